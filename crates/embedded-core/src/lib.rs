@@ -1,0 +1,172 @@
+//! The embedded messaging core (layer 4 of `DESIGN.md`): a small reference implementation of
+//! the messaging core API, used when the gateway's `api_base_url = "embedded"`. The gateway
+//! serves it on a loopback port ([`serve`]) and talks to it over HTTP exactly as to a
+//! production core. It knows nothing of SMPP sessions.
+//!
+//! # Layout
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `config` | [`EmbeddedConfig`], [`Route`], [`MoRoute`]; longest-prefix routing |
+//! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`]: every time reading is injected |
+//! | `record` | [`MessageRecord`], [`MessageStatus`], [`HistoryEntry`]: what is stored per message |
+//! | `store` | the sled trees (layout below) and a staging area committed as one transaction |
+//! | `ids` | carrier message ids: exact, same-number and hex/decimal matching |
+//! | `receipts` | receipt states, and the receipts queued for partners |
+//! | `engine` | hand-over, routing, claims and leases, events, retries, correlation |
+//! | `http` | the axum router ([`EmbeddedCore::router`]) and error answers |
+//! | `views` | JSON answers of the operator calls ([`MessageList`], [`Stats`], [`FrontendList`]) |
+//!
+//! # Calls
+//!
+//! The core API of `core_bridge::api` (`POST /api/v1/messages`, `/api/v1/queue/claim`,
+//! `/api/v1/events`, `/api/v1/messages/{id}/events`, `/api/v1/frontends/register`,
+//! `GET /api/v1/system/health`), and for tests and operators `GET /api/v1/messages/{id}`
+//! ([`MessageRecord`]), `GET /api/v1/messages?direction=&bind_name=&status=&dest_smsc=&source_smsc=&limit=`
+//! ([`MessageList`], newest first, default limit 100), `GET /api/v1/stats` ([`Stats`]) and
+//! `GET /api/v1/frontends` ([`FrontendList`]). Errors answer an `ErrorBody`: 400 naming the
+//! field at fault, 404 for an unknown message id, 503 when the store fails (retryable).
+//!
+//! # What it does
+//!
+//! - A hand-over is stored once per id (a repeated id is answered `duplicate`) and flushed to
+//!   disk before the answer. An MT is routed by the longest prefix of its destination to a
+//!   client bind's queue (`dest_smsc`); an MO to a server bind's queue (`source_smsc`). With no
+//!   route the message is kept as `failed`.
+//! - A claim leases the oldest claimable messages of one queue. A lease that ends without an
+//!   event makes the message claimable again; a retryable failure delays it by
+//!   `retry_base`·2^(attempts−1) (at most 5 minutes) until `max_attempts`.
+//! - A carrier receipt is matched with the MT whose `submitted` event reported the same carrier
+//!   id on the same client bind (also across hex and decimal). When the partner asked for it
+//!   (`registered_delivery`), a receipt naming the partner's message id is queued for the
+//!   partner's server bind. Unmatched receipts are kept as `orphan_receipt`, and matched if
+//!   their MT's `submitted` event comes later.
+//!
+//! # Store layout (sled)
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `messages` | message id | [`MessageRecord`] as JSON |
+//! | `queues` | `d`/`s` + bind name + `0x00` + message id | claimable-from time (8 bytes BE ms) + state byte |
+//! | `smsc_ids` | client bind + `0x00` + form (`X` as written, `D` decimal value, `H` hex value) + carrier id | MT id |
+//! | `orphans` | client bind + `0x00` + form + carrier id + `0x00` + receipt id | empty |
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod engine;
+mod error;
+mod http;
+mod ids;
+mod receipts;
+mod record;
+mod store;
+mod views;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{EmbeddedConfig, MoRoute, Route};
+pub use error::CoreStoreError;
+pub use record::{HistoryEntry, MessageRecord, MessageStatus, Origin};
+pub use views::{FrontendInfo, FrontendList, MessageList, QueueStats, Stats};
+
+use engine::Engine;
+use store::Store;
+
+/// The embedded core: sled-backed queues, routing, receipt correlation. Cheap to clone (an
+/// `Arc` inside); every clone is the same core.
+#[derive(Clone)]
+pub struct EmbeddedCore {
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for EmbeddedCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedCore")
+            .field("path", &self.engine.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedCore {
+    /// Opens (or creates) the store under `dir` (a directory, created if missing; the sled
+    /// database lives inside it), with the system clock.
+    ///
+    /// Errors: [`CoreStoreError::Open`] naming `dir` and the cause (permissions, a store held
+    /// by another process, an incompatible format).
+    pub fn open(dir: &Path, config: EmbeddedConfig) -> Result<Self, CoreStoreError> {
+        Self::open_with_clock(dir, config, Arc::new(SystemClock))
+    }
+
+    /// As [`open`](Self::open), reading the time from `clock` (leases, retry delays, frontend
+    /// expiry, history and receipt dates). Tests pass a [`ManualClock`].
+    pub fn open_with_clock(
+        dir: &Path,
+        config: EmbeddedConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CoreStoreError> {
+        let store = Store::open(dir)?;
+        tracing::info!(path = %dir.display(), routes = config.routes.len(), mo_routes = config.mo_routes.len(), "embedded core opened");
+        Ok(EmbeddedCore {
+            engine: Arc::new(Engine::new(store, &config, clock)),
+        })
+    }
+
+    /// The axum router serving the API (paths of `core_bridge::api`, plus the operator calls
+    /// listed in the crate docs). No socket: testable with `tower::ServiceExt::oneshot`.
+    pub fn router(&self) -> axum::Router {
+        http::router(Arc::clone(&self.engine))
+    }
+
+    /// Replaces the MT and MO routes. Applies to messages handed over from now on; queued
+    /// messages keep their queue.
+    pub fn set_routes(&self, routes: Vec<Route>, mo_routes: Vec<MoRoute>) {
+        tracing::info!(
+            routes = routes.len(),
+            mo_routes = mo_routes.len(),
+            "embedded core routes replaced"
+        );
+        self.engine.set_routes(&routes, &mo_routes);
+    }
+
+    /// Flushes sled to disk (called at shutdown; every accepted hand-over is already flushed).
+    ///
+    /// Errors: [`CoreStoreError::Flush`] naming the store directory.
+    pub async fn flush(&self) -> Result<(), CoreStoreError> {
+        self.engine.store.flush().await
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        self.engine.store.path()
+    }
+
+    /// The stored record of message `id` (as `GET /api/v1/messages/{id}` answers it), `None`
+    /// if unknown. Reads sled on the calling thread.
+    ///
+    /// Errors: [`CoreStoreError::Storage`] or [`CoreStoreError::Corrupt`].
+    pub fn message(&self, id: &str) -> Result<Option<MessageRecord>, CoreStoreError> {
+        self.engine.record(id)
+    }
+}
+
+/// Serves `core` on `listener` until `shutdown` resolves, then lets open requests finish and
+/// flushes the store.
+///
+/// Errors: the listener's I/O errors, or the final flush's (as [`std::io::Error`]).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    core: EmbeddedCore,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "embedded core listening");
+    }
+    axum::serve(listener, core.router())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    core.flush().await.map_err(std::io::Error::other)
+}

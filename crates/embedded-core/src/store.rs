@@ -1,0 +1,388 @@
+//! The sled layout, and [`Tx`]: read-your-writes staging of one operation, committed as one
+//! sled transaction so that a crash never leaves a record without its queue entry.
+//!
+//! # Trees
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `messages` | message id (UTF-8) | [`MessageRecord`] as JSON |
+//! | `queues` | `d` or `s`, bind name, `0x00`, message id | [`QueueEntry`]: 8-byte big-endian `available_at_ms`, 1 state byte |
+//! | `smsc_ids` | client bind, `0x00`, form byte, carrier id | MT message id |
+//! | `orphans` | client bind, `0x00`, form byte, carrier id, `0x00`, receipt id | empty |
+//!
+//! `queues` holds one entry per message that waits to be sent or is leased; `d` keys are the
+//! MT queues of client binds (`dest_smsc`), `s` keys the MO/receipt queues of server binds
+//! (`source_smsc`). Within a queue the keys sort by message id, so a prefix scan yields the
+//! oldest ULID first, and the value says when the entry can next be claimed without reading
+//! the record. The form byte of the id trees is `X` (the id as written), `D` (the id read as a
+//! decimal number) or `H` (read as hexadecimal), see [`crate::ids`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use sled::Transactional as _;
+
+use crate::error::CoreStoreError;
+use crate::record::MessageRecord;
+
+/// The trees of the store, in the order of [`Store::trees`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TreeId {
+    Messages = 0,
+    Queues = 1,
+    SmscIds = 2,
+    Orphans = 3,
+}
+
+/// sled's page cache limit (its default is 1 GiB, too much for a component of the gateway).
+const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+const TREE_NAMES: [&str; 4] = ["messages", "queues", "smsc_ids", "orphans"];
+
+/// A queue: the MT queue of a client bind, or the MO/receipt queue of a server bind.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum QueueName {
+    /// `dest_smsc`: a client bind.
+    Dest(String),
+    /// `source_smsc`: a server bind.
+    Source(String),
+}
+
+impl QueueName {
+    /// Every key of this queue starts with this.
+    pub(crate) fn prefix(&self) -> Vec<u8> {
+        let (tag, name) = match self {
+            QueueName::Dest(n) => (b'd', n),
+            QueueName::Source(n) => (b's', n),
+        };
+        let mut k = Vec::with_capacity(name.len() + 2);
+        k.push(tag);
+        k.extend_from_slice(name.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// The key of message `id` in this queue.
+    pub(crate) fn key(&self, id: &str) -> Vec<u8> {
+        let mut k = self.prefix();
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    /// The queue of a key of the `queues` tree.
+    pub(crate) fn of_key(key: &[u8]) -> Option<QueueName> {
+        let (&tag, rest) = key.split_first()?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        let name = String::from_utf8_lossy(&rest[..end]).into_owned();
+        match tag {
+            b'd' => Some(QueueName::Dest(name)),
+            b's' => Some(QueueName::Source(name)),
+            _ => None,
+        }
+    }
+}
+
+/// What a queue entry's state byte says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EntryState {
+    /// Waiting to be claimed (from `available_at_ms` on).
+    Ready = 0,
+    /// Leased until `available_at_ms`.
+    Leased = 1,
+    /// Waiting for a retry time (`available_at_ms`).
+    Delayed = 2,
+}
+
+/// The value of a `queues` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QueueEntry {
+    /// Claimable from this time on, milliseconds since the Unix epoch.
+    pub(crate) available_at_ms: u64,
+    pub(crate) state: EntryState,
+}
+
+impl QueueEntry {
+    pub(crate) fn encode(self) -> Vec<u8> {
+        let mut v = self.available_at_ms.to_be_bytes().to_vec();
+        v.push(self.state as u8);
+        v
+    }
+
+    /// `None` when the value is not 9 bytes.
+    pub(crate) fn decode(v: &[u8]) -> Option<QueueEntry> {
+        let at: [u8; 8] = v.get(..8)?.try_into().ok()?;
+        let state = match v.get(8)? {
+            0 => EntryState::Ready,
+            1 => EntryState::Leased,
+            _ => EntryState::Delayed,
+        };
+        Some(QueueEntry {
+            available_at_ms: u64::from_be_bytes(at),
+            state,
+        })
+    }
+}
+
+/// The sled database and its trees.
+pub(crate) struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    trees: [sled::Tree; 4],
+    /// Serialises every read-modify-write of the store (hand-over, claim, events), so that a
+    /// [`Tx`] never conflicts and two claims never lease the same message.
+    lock: Mutex<()>,
+}
+
+impl Store {
+    /// Opens or creates the sled database in `dir`.
+    pub(crate) fn open(dir: &Path) -> Result<Store, CoreStoreError> {
+        let err = |e: &dyn std::fmt::Display| CoreStoreError::Open {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(STORE_CACHE_BYTES)
+            .open()
+            .map_err(|e| err(&e))?;
+        let open = |name: &str| db.open_tree(name).map_err(|e| err(&e));
+        let trees = [
+            open(TREE_NAMES[0])?,
+            open(TREE_NAMES[1])?,
+            open(TREE_NAMES[2])?,
+            open(TREE_NAMES[3])?,
+        ];
+        Ok(Store {
+            path: dir.to_path_buf(),
+            db,
+            trees,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// The store directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.trees[t as usize]
+    }
+
+    /// Takes the write lock. A panic while it was held does not poison the store: the
+    /// transaction of that operation was simply not committed.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts staging one operation.
+    pub(crate) fn begin(&self) -> Tx<'_> {
+        Tx {
+            store: self,
+            records: BTreeMap::new(),
+            raw: BTreeMap::new(),
+        }
+    }
+
+    /// Makes everything written so far durable.
+    pub(crate) async fn flush(&self) -> Result<(), CoreStoreError> {
+        self.db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|e| CoreStoreError::Flush {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Reads one record, outside any operation.
+    pub(crate) fn record(&self, id: &str) -> Result<Option<MessageRecord>, CoreStoreError> {
+        match self
+            .tree(TreeId::Messages)
+            .get(id.as_bytes())
+            .map_err(|e| CoreStoreError::storage("read", e))?
+        {
+            None => Ok(None),
+            Some(v) => decode_record(id.as_bytes(), &v).map(Some),
+        }
+    }
+
+    /// Every record, newest id first.
+    pub(crate) fn records_newest_first(
+        &self,
+    ) -> impl Iterator<Item = Result<MessageRecord, CoreStoreError>> + '_ {
+        self.tree(TreeId::Messages).iter().rev().map(|item| {
+            let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
+            decode_record(&k, &v)
+        })
+    }
+}
+
+pub(crate) fn decode_record(key: &[u8], v: &[u8]) -> Result<MessageRecord, CoreStoreError> {
+    serde_json::from_slice(v).map_err(|e| CoreStoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Keys and values, in key order.
+pub(crate) type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The writes of one operation, readable before they are committed.
+pub(crate) struct Tx<'s> {
+    store: &'s Store,
+    records: BTreeMap<String, MessageRecord>,
+    raw: BTreeMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl Tx<'_> {
+    /// The record `id` as this operation sees it.
+    pub(crate) fn record(&self, id: &str) -> Result<Option<MessageRecord>, CoreStoreError> {
+        match self.records.get(id) {
+            Some(r) => Ok(Some(r.clone())),
+            None => self.store.record(id),
+        }
+    }
+
+    /// Whether a record `id` exists (stored, or staged by this operation).
+    pub(crate) fn exists(&self, id: &str) -> Result<bool, CoreStoreError> {
+        if self.records.contains_key(id) {
+            return Ok(true);
+        }
+        self.store
+            .tree(TreeId::Messages)
+            .contains_key(id.as_bytes())
+            .map_err(|e| CoreStoreError::storage("read", e))
+    }
+
+    /// Stages a record write.
+    pub(crate) fn put_record(&mut self, rec: MessageRecord) {
+        self.records.insert(rec.message.id.clone(), rec);
+    }
+
+    /// One value as this operation sees it.
+    pub(crate) fn get(&self, t: TreeId, key: &[u8]) -> Result<Option<Vec<u8>>, CoreStoreError> {
+        if let Some(v) = self.raw.get(&(t, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        Ok(self
+            .store
+            .tree(t)
+            .get(key)
+            .map_err(|e| CoreStoreError::storage("read", e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The keys (and values) under `prefix`, as this operation sees them, in key order.
+    pub(crate) fn scan_prefix(
+        &self,
+        t: TreeId,
+        prefix: &[u8],
+    ) -> Result<KeyValues, CoreStoreError> {
+        let mut seen: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for item in self.store.tree(t).scan_prefix(prefix) {
+            let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
+            seen.insert(k.to_vec(), Some(v.to_vec()));
+        }
+        for ((tree, k), v) in &self.raw {
+            if *tree == t && k.starts_with(prefix) {
+                seen.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(seen
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    pub(crate) fn put(&mut self, t: TreeId, key: Vec<u8>, value: Vec<u8>) {
+        self.raw.insert((t, key), Some(value));
+    }
+
+    pub(crate) fn del(&mut self, t: TreeId, key: Vec<u8>) {
+        self.raw.insert((t, key), None);
+    }
+
+    /// True when nothing was staged.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.raw.is_empty()
+    }
+
+    /// Writes everything staged in one sled transaction (all or nothing, also across a crash).
+    /// Durability needs a [`Store::flush`] afterwards.
+    pub(crate) fn commit(self) -> Result<(), CoreStoreError> {
+        let Tx {
+            store,
+            records,
+            mut raw,
+        } = self;
+        for (id, rec) in records {
+            let json =
+                serde_json::to_vec(&rec).map_err(|e| CoreStoreError::storage("encode", e))?;
+            raw.insert((TreeId::Messages, id.into_bytes()), Some(json));
+        }
+        if raw.is_empty() {
+            return Ok(());
+        }
+        let trees: Vec<&sled::Tree> = store.trees.iter().collect();
+        trees
+            .as_slice()
+            .transaction(|tt| {
+                for ((t, k), v) in &raw {
+                    let tree = &tt[*t as usize];
+                    match v {
+                        Some(v) => {
+                            tree.insert(k.as_slice(), v.as_slice())?;
+                        }
+                        None => {
+                            tree.remove(k.as_slice())?;
+                        }
+                    }
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Abort(()) => {
+                    CoreStoreError::storage("write", "aborted")
+                }
+                sled::transaction::TransactionError::Storage(e) => {
+                    CoreStoreError::storage("write", e)
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_keys_sort_by_id_within_a_queue_and_name_their_queue() {
+        let q = QueueName::Dest("carrier".into());
+        let a = q.key("01A");
+        let b = q.key("01B");
+        assert!(a < b);
+        assert!(a.starts_with(&q.prefix()));
+        assert!(!QueueName::Dest("carrier2".into())
+            .key("0")
+            .starts_with(&q.prefix()));
+        assert_eq!(QueueName::of_key(&a), Some(q));
+        assert_eq!(
+            QueueName::of_key(&QueueName::Source("p".into()).key("x")),
+            Some(QueueName::Source("p".into()))
+        );
+    }
+
+    #[test]
+    fn queue_entry_round_trips() {
+        let e = QueueEntry {
+            available_at_ms: 1_700_000_000_123,
+            state: EntryState::Leased,
+        };
+        assert_eq!(QueueEntry::decode(&e.encode()), Some(e));
+        assert_eq!(QueueEntry::decode(&[1, 2]), None);
+    }
+}

@@ -1,0 +1,558 @@
+//! The running gateway: starts the core (embedded or remote), the listener, the client binds
+//! (staggered 500 ms apart), the queue workers, registration heartbeats, metrics and the admin
+//! API, and stops them in order on SIGTERM.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use core_bridge::api::{now_ms, BindMode, ClaimRequest, Event, EventKind, FrontendRegistration, OutboundMessage};
+use core_bridge::CoreClient;
+use smpp_codec::pdu::Pdu;
+use smpp_codec::status::CommandStatus;
+use smpp_session::{spawn_client, ClientConfig, ClientHandle, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionRegistry};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{secs_opt, ClientBind, Config};
+use crate::convert;
+use crate::handover::{EventSink, Handover};
+use crate::peers::{ClientSide, ServerSide};
+use crate::telemetry::{self, BindLabels};
+
+/// Delay between the starts of two client binds (seed: staggered start, 500 ms).
+pub const STAGGER: Duration = Duration::from_millis(500);
+/// Registration heartbeat period (seed: 60 s; the core expires a frontend after 90 s).
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// Shared state of the running gateway.
+pub struct Gateway {
+    config: RwLock<Arc<Config>>,
+    /// The core's client.
+    pub core: CoreClient,
+    /// Coalescing hand-over of received messages.
+    pub handover: Handover,
+    /// Events owed to the core.
+    pub events: EventSink,
+    /// Bound server sessions.
+    pub registry: SessionRegistry,
+    hostname: String,
+    clients: Mutex<HashMap<String, Arc<ClientHandle>>>,
+    /// Cancelled on shutdown.
+    pub shutdown: CancellationToken,
+}
+
+impl Gateway {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// `{hostname}_{peer}`: how this gateway names a peer to the core (seed: frontend registration).
+    pub fn frontend(&self, peer: &str) -> String {
+        format!("{}_{}", self.hostname, peer)
+    }
+
+    /// The handle of client bind `name`, if running.
+    pub fn client(&self, name: &str) -> Option<Arc<ClientHandle>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    /// Names and link states of the running client binds.
+    pub fn client_states(&self) -> Vec<(String, smpp_session::LinkStatus)> {
+        let map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = map.iter().map(|(k, h)| (k.clone(), h.status())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+/// Session timers of a client bind.
+pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) -> ClientConfig {
+    ClientConfig {
+        name: b.name.clone(),
+        host: b.host.clone(),
+        port: b.port,
+        kind: b.bind_type.kind(),
+        system_id: b.system_id.clone(),
+        password: b.password.clone(),
+        system_type: b.system_type.clone(),
+        interface_version: b.interface_version,
+        addr_ton: b.addr_ton,
+        addr_npi: b.addr_npi,
+        address_range: b.address_range.clone(),
+        session: SessionConfig {
+            enquire_link_interval: secs_opt(b.enquire_link_interval),
+            response_timeout: Duration::from_secs(b.response_timeout.max(1)),
+            window_size: b.window_size,
+            bind_timeout: Duration::from_secs(b.bind_timeout.max(1)),
+            inactivity_timeout: None,
+            max_consecutive_timeouts: 3,
+        },
+        tps_limit: b.tps_limit,
+        reconnect_interval: Duration::from_secs(b.reconnect_interval.max(1)),
+        connect_timeout: Duration::from_secs(10),
+        start_delay,
+        max_pdu_len,
+    }
+}
+
+/// Statuses after which trying again later may succeed (SMPP 3.4 §5.1.3 meanings).
+pub fn is_temporary(status: CommandStatus) -> bool {
+    matches!(
+        status,
+        CommandStatus::ESME_RSYSERR | CommandStatus::ESME_RMSGQFUL | CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RX_T_APPN
+    )
+}
+
+fn event(gw: &Gateway, bind: &str, message_id: &str, kind: EventKind) -> Event {
+    Event { message_id: message_id.to_string(), frontend: gw.frontend(bind), bind_name: bind.to_string(), kind, at_ms: now_ms() }
+}
+
+fn failed(status: u32, retryable: bool, reason: String) -> EventKind {
+    EventKind::Failed { command_status: status, retryable, reason }
+}
+
+/// A started gateway; [`Running::stop`] unbinds everything and stops it.
+pub struct Running {
+    /// The shared state.
+    pub gw: Arc<Gateway>,
+    /// The SMPP listener's address.
+    pub smpp_addr: SocketAddr,
+    /// The core's base URL (the embedded core's loopback URL when embedded).
+    pub core_url: String,
+    /// The admin API's address, when enabled.
+    pub admin_addr: Option<SocketAddr>,
+    /// The simulator's SMPP address, when `[simulator]` is configured.
+    pub sim_addr: Option<SocketAddr>,
+    tasks: tokio_util::task::TaskTracker,
+    sim: Option<smsc_sim::SimHandle>,
+    embedded: Option<embedded_core::EmbeddedCore>,
+}
+
+/// Start everything and run until SIGTERM/SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    wait_for_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// Start everything; returns once every listener is bound (client binds connect in the
+/// background, so a carrier that is down does not hold the start).
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let started = Instant::now();
+    let shutdown = CancellationToken::new();
+    let tasks = tokio_util::task::TaskTracker::new();
+
+    // Metrics first, so nothing that happens at start is missed.
+    if config.metrics.enabled {
+        let addr: SocketAddr = format!("{}:{}", config.metrics.host, config.metrics.port).parse().context("metrics address")?;
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .set_buckets(&[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            .context("metrics buckets")?
+            .install()
+            .with_context(|| format!("cannot serve /metrics on {addr}"))?;
+        tracing::info!(%addr, "metrics on /metrics");
+    }
+
+    // The core: embedded (in-process, over loopback HTTP) or remote.
+    let mut embedded = None;
+    let api_url = if config.api_base_url == "embedded" {
+        let dir = config.data_dir.join("core");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let core_cfg = embedded_core::EmbeddedConfig {
+            routes: config.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
+            mo_routes: config.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
+            lease: Duration::from_secs(config.embedded_core.lease_seconds.max(1)),
+            max_attempts: config.embedded_core.max_attempts,
+            ..embedded_core::EmbeddedConfig::default()
+        };
+        let core = embedded_core::EmbeddedCore::open(&dir, core_cfg).with_context(|| format!("cannot open the embedded core in {}", dir.display()))?;
+        let addr = format!("{}:{}", config.embedded_core.host, config.embedded_core.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("embedded core cannot listen on {addr}"))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let stop = shutdown.clone();
+        let served = core.clone();
+        tokio::spawn(async move {
+            if let Err(e) = embedded_core::serve(listener, served, async move { stop.cancelled().await }).await {
+                tracing::error!(error = %e, "embedded core stopped");
+            }
+        });
+        tracing::info!(%url, "embedded core serving");
+        embedded = Some(core);
+        url
+    } else {
+        config.api_base_url.clone()
+    };
+    let core = CoreClient::new(&api_url, config.verify_ssl_peer, Duration::from_millis(config.core_timeout_ms)).context("core client")?;
+    match core.health().await {
+        Ok(h) => tracing::info!(url = %api_url, status = %h.status, "core reachable"),
+        Err(e) => tracing::warn!(url = %api_url, error = %e, "core not reachable at start; binds start anyway"),
+    }
+
+    // The demo's carrier.
+    let mut sim = None;
+    if let Some(s) = &config.simulator {
+        let mut sc = smsc_sim::SimConfig::new(s.listen.parse().context("simulator.listen")?);
+        sc.system_id = s.system_id.clone();
+        sc.password = s.password.clone();
+        sc.receipt_delay_ms = s.receipt_delay_ms;
+        sc.control = s.control.as_deref().map(str::parse).transpose().context("simulator.control")?;
+        let handle = smsc_sim::start(sc).await.context("cannot start the simulator")?;
+        tracing::info!(addr = %handle.smpp_addr, "SMSC simulator running");
+        sim = Some(handle);
+    }
+
+    let gw = Arc::new(Gateway {
+        config: RwLock::new(Arc::new(config.clone())),
+        handover: Handover::start(core.clone()),
+        events: EventSink::start(core.clone()),
+        core,
+        registry: SessionRegistry::new(),
+        hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
+        clients: Mutex::new(HashMap::new()),
+        shutdown: shutdown.clone(),
+    });
+
+    // Server binds.
+    let listen_addr = format!("{}:{}", config.listen.host, config.listen.port);
+    let listener = tokio::net::TcpListener::bind(&listen_addr).await.with_context(|| format!("cannot listen for SMPP on {listen_addr}"))?;
+    let smpp_addr = listener.local_addr()?;
+    tracing::info!(addr = %smpp_addr, "SMPP listener");
+    let lcfg = ListenerConfig {
+        max_connections: config.listen.max_connections,
+        our_system_id: config.smsc_name.chars().take(15).collect(),
+        session: SessionConfig { bind_timeout: Duration::from_secs(config.listen.bind_timeout.max(1)), ..SessionConfig::default() },
+        max_pdu_len: config.max_pdu_len,
+    };
+    let server_handler = Arc::new(ServerSide { gw: gw.clone() });
+    tasks.spawn(smpp_session::serve(listener, lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
+    for b in config.server_binds.iter() {
+        BindLabels::server(&b.name, &b.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
+        tasks.spawn(server_worker(gw.clone(), b.name.clone()));
+    }
+
+    // Client binds, 500 ms apart.
+    for (i, b) in config.binds.iter().filter(|b| b.enabled).enumerate() {
+        let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
+        labels.set(telemetry::CONNECTION_STATUS, 0.0);
+        let handler = Arc::new(ClientSide { gw: gw.clone(), name: b.name.clone(), labels: labels.clone() });
+        let handle = Arc::new(spawn_client(client_config(b, STAGGER * i as u32, config.max_pdu_len), handler, &shutdown));
+        gw.clients.lock().unwrap_or_else(|p| p.into_inner()).insert(b.name.clone(), handle.clone());
+        tasks.spawn(client_worker(gw.clone(), b.name.clone(), handle, labels));
+    }
+
+    tasks.spawn(heartbeat(gw.clone()));
+    tasks.spawn(uptime(gw.clone()));
+    let mut admin_addr = None;
+    if config.admin.enabled {
+        let addr = format!("{}:{}", config.admin.host, config.admin.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("admin API cannot listen on {addr}"))?;
+        admin_addr = Some(listener.local_addr()?);
+        let app = crate::admin::router(gw.clone(), started);
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        });
+        tracing::info!(%addr, "admin API");
+    }
+    tasks.close();
+    let sim_addr = sim.as_ref().map(|s| s.smpp_addr);
+    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, tasks, sim, embedded })
+}
+
+impl Running {
+    /// The built-in simulator, when `[simulator]` is configured.
+    pub fn simulator(&self) -> Option<&smsc_sim::SimHandle> {
+        self.sim.as_ref()
+    }
+
+    /// Stop: every session unbinds (bounded), workers end, the embedded core flushes.
+    pub async fn stop(self) {
+        let Running { gw, tasks, sim, embedded, .. } = self;
+        tracing::info!("shutting down: unbinding every session");
+        gw.shutdown.cancel();
+        let clients: Vec<Arc<ClientHandle>> = gw.clients.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let unbound = futures::future::join_all(clients.iter().map(|h| h.wait_stopped()));
+        if tokio::time::timeout(Duration::from_secs(20), unbound).await.is_err() {
+            tracing::warn!("some client binds did not unbind within 20 s");
+        }
+        if tokio::time::timeout(Duration::from_secs(20), tasks.wait()).await.is_err() {
+            tracing::warn!("some tasks did not stop within 20 s");
+        }
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        if let Some(core) = embedded {
+            if let Err(e) = core.flush().await {
+                tracing::error!(error = %e, "embedded core flush failed");
+            }
+        }
+        tracing::info!("stopped");
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        // SIGHUP must never kill the gateway; re-reading the file comes with run-time peer
+        // edits, until then it is logged and ignored.
+        let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+                _ = hup.recv() => tracing::warn!("SIGHUP received: configuration reload is not supported yet; restart to apply changes"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn poll_interval(config: &Config, qcf: Option<u64>) -> Duration {
+    Duration::from_millis(qcf.unwrap_or(config.smpp_poll_interval).max(1))
+}
+
+async fn sleep_or_stop(gw: &Gateway, d: Duration) -> bool {
+    tokio::select! {
+        _ = gw.shutdown.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
+
+/// MT for one carrier: claim from the core while bound, submit within the window, report.
+async fn client_worker(gw: Arc<Gateway>, name: String, handle: Arc<ClientHandle>, labels: BindLabels) {
+    let cfg = gw.config();
+    let Some(bind) = cfg.binds.iter().find(|b| b.name == name).cloned() else { return };
+    let window = Arc::new(Semaphore::new(bind.window_size));
+    let poll = poll_interval(&cfg, bind.queue_check_frequency);
+    let frontend = gw.frontend(&name);
+    let mut status = handle.subscribe();
+    let mut error_logged = false;
+    loop {
+        if gw.shutdown.is_cancelled() {
+            return;
+        }
+        if status.borrow().state != LinkState::Bound {
+            tokio::select! {
+                _ = gw.shutdown.cancelled() => return,
+                r = status.changed() => if r.is_err() { return },
+            }
+            continue;
+        }
+        let free = window.available_permits().min(bind.tps_limit.max(1) as usize).min(1000);
+        if free == 0 {
+            // Wait for one slot, then claim what is free.
+            let Ok(p) = window.clone().acquire_owned().await else { return };
+            drop(p);
+            continue;
+        }
+        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc: Some(name.clone()), source_smsc: None, limit: free as u32, lease_seconds: None };
+        let t0 = Instant::now();
+        let claimed = gw.core.claim(&req).await;
+        telemetry::core_call("claim", t0.elapsed().as_secs_f64(), claimed.is_ok());
+        let messages = match claimed {
+            Ok(r) => {
+                error_logged = false;
+                r.messages
+            }
+            Err(e) => {
+                if !error_logged {
+                    tracing::warn!(bind = %name, error = %e, "claim failed");
+                    error_logged = true;
+                }
+                if !sleep_or_stop(&gw, poll).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let got = messages.len();
+        for m in messages {
+            let Ok(permit) = window.clone().acquire_owned().await else { return };
+            let gw = gw.clone();
+            let handle = handle.clone();
+            let name = name.clone();
+            let labels = labels.clone();
+            tokio::spawn(async move {
+                submit_one(&gw, &name, &handle, &labels, m).await;
+                drop(permit);
+            });
+        }
+        if got < free && !sleep_or_stop(&gw, poll).await {
+            return;
+        }
+    }
+}
+
+async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, m: OutboundMessage) {
+    let pdu = convert::pdu_from_outbound(&m, false);
+    let t0 = Instant::now();
+    let res = handle.send(pdu).await;
+    let kind = match res {
+        Ok(frame) => {
+            labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
+            let status = frame.command_status;
+            match (&frame.pdu, status.is_ok()) {
+                (Pdu::SubmitSmResp(r), true) => {
+                    labels.inc(telemetry::MESSAGES_SENT);
+                    EventKind::Submitted { smsc_message_id: r.message_id.to_str_lossy().into_owned() }
+                }
+                _ => {
+                    labels.inc(telemetry::DELIVERY_FAILURES);
+                    if matches!(status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
+                        labels.inc(telemetry::THROTTLED);
+                    }
+                    let st = if status.is_ok() { CommandStatus::ESME_RSYSERR } else { status };
+                    tracing::warn!(bind = %name, message_id = %m.id, status = %st, "submit_sm refused by the SMSC");
+                    failed(st.0, is_temporary(st), format!("submit_sm_resp {st}"))
+                }
+            }
+        }
+        Err(SendFailure::NotBound) => failed(0, true, "bind not bound".into()),
+        Err(e) => {
+            labels.inc(telemetry::DELIVERY_FAILURES);
+            tracing::warn!(bind = %name, message_id = %m.id, error = %e, "submit_sm without response");
+            failed(0, true, e.to_string())
+        }
+    };
+    gw.events.report(event(gw, name, &m.id, kind));
+}
+
+/// MO and receipts for one partner: claim only while it has a receiving session, deliver, report.
+async fn server_worker(gw: Arc<Gateway>, name: String) {
+    let cfg = gw.config();
+    let Some(bind) = cfg.server_binds.iter().find(|b| b.name == name).cloned() else { return };
+    let poll = poll_interval(&cfg, bind.queue_check_frequency);
+    let window = Arc::new(Semaphore::new(bind.window_size));
+    let frontend = gw.frontend(&name);
+    let labels = BindLabels::server(&name, &bind.system_id);
+    let mut error_logged = false;
+    loop {
+        if !gw.registry.has_receiver(&name) {
+            if !sleep_or_stop(&gw, poll).await {
+                return;
+            }
+            continue;
+        }
+        let free = window.available_permits().min(1000);
+        if free == 0 {
+            let Ok(p) = window.clone().acquire_owned().await else { return };
+            drop(p);
+            continue;
+        }
+        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc: None, source_smsc: Some(name.clone()), limit: free as u32, lease_seconds: None };
+        let t0 = Instant::now();
+        let claimed = gw.core.claim(&req).await;
+        telemetry::core_call("claim", t0.elapsed().as_secs_f64(), claimed.is_ok());
+        let messages = match claimed {
+            Ok(r) => {
+                error_logged = false;
+                r.messages
+            }
+            Err(e) => {
+                if !error_logged {
+                    tracing::warn!(bind = %name, error = %e, "claim failed");
+                    error_logged = true;
+                }
+                if !sleep_or_stop(&gw, poll).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let got = messages.len();
+        for m in messages {
+            let Ok(permit) = window.clone().acquire_owned().await else { return };
+            let gw = gw.clone();
+            let name = name.clone();
+            let labels = labels.clone();
+            tokio::spawn(async move {
+                deliver_one(&gw, &name, &labels, m).await;
+                drop(permit);
+            });
+        }
+        if got < free && !sleep_or_stop(&gw, poll).await {
+            return;
+        }
+    }
+}
+
+async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundMessage) {
+    let pdu = convert::pdu_from_outbound(&m, true);
+    let t0 = Instant::now();
+    let kind = match gw.registry.deliver(name, pdu).await {
+        Ok(frame) if frame.command_status.is_ok() => {
+            labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
+            labels.inc(telemetry::MESSAGES_SENT);
+            EventKind::DeliveredToEsme
+        }
+        Ok(frame) => {
+            labels.inc(telemetry::DELIVERY_FAILURES);
+            let st = frame.command_status;
+            // RX_P_APPN / RX_R_APPN: the partner refuses it for good.
+            let retryable = !matches!(st, CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN);
+            tracing::warn!(bind = %name, message_id = %m.id, status = %st, "deliver_sm refused by the partner");
+            failed(st.0, retryable, format!("deliver_sm_resp {st}"))
+        }
+        Err(SendFailure::NotBound) => failed(0, true, "partner not bound".into()),
+        Err(e) => {
+            labels.inc(telemetry::DELIVERY_FAILURES);
+            failed(0, true, e.to_string())
+        }
+    };
+    gw.events.report(event(gw, name, &m.id, kind));
+}
+
+/// Register every enabled peer with the core now and every 60 s.
+async fn heartbeat(gw: Arc<Gateway>) {
+    loop {
+        let cfg = gw.config();
+        let peers = cfg
+            .binds
+            .iter()
+            .filter(|b| b.enabled)
+            .map(|b| (b.name.clone(), BindMode::Client))
+            .chain(cfg.server_binds.iter().filter(|b| b.enabled).map(|b| (b.name.clone(), BindMode::Server)));
+        for (name, mode) in peers {
+            let reg = FrontendRegistration { frontend: gw.frontend(&name), bind_name: name.clone(), bind_mode: mode, smsc_name: cfg.smsc_name.clone() };
+            if let Err(e) = gw.core.register(&reg).await {
+                tracing::debug!(peer = %name, error = %e, "frontend registration failed");
+            }
+        }
+        if !sleep_or_stop(&gw, HEARTBEAT).await {
+            return;
+        }
+    }
+}
+
+/// Keep `smpp_uptime_seconds` current.
+async fn uptime(gw: Arc<Gateway>) {
+    loop {
+        let cfg = gw.config();
+        for b in &cfg.binds {
+            if let Some(h) = gw.client(&b.name) {
+                let s = h.status();
+                let up = if s.state == LinkState::Bound { s.since.elapsed().as_secs_f64() } else { 0.0 };
+                BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
+            }
+        }
+        let sessions = gw.registry.snapshot();
+        for b in &cfg.server_binds {
+            let up = sessions.iter().filter(|s| s.info.peer_name == b.name).map(|s| s.uptime.as_secs_f64()).fold(0.0, f64::max);
+            BindLabels::server(&b.name, &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
+        }
+        if !sleep_or_stop(&gw, Duration::from_secs(5)).await {
+            return;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! smppgw, the gateway (layer 5 of `DESIGN.md`): configuration, the supervisor that runs the
+//! binds, the queue workers that feed them from the core, the admin API, metrics and the CLI.
+//!
+//! # Layout
+//! - [`config`]: the TOML file with the seed's keys, environment overrides, validation.
+//! - [`app`]: start, run and stop everything; the queue workers.
+//! - [`peers`]: the server-bind and client-bind session handlers.
+//! - [`convert`]: PDU ⇄ core API message translation.
+//! - [`handover`]: coalescing hand-over of messages, batched events.
+//! - [`admin`]: the admin API.
+//! - [`telemetry`]: metric names (the seed's) and logging.
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod convert;
+pub mod handover;
+pub mod peers;
+pub mod telemetry;

@@ -1,0 +1,206 @@
+//! The whole path in one process: a partner ESME (scripted on the codec) → smppgw → embedded
+//! core → smppgw client bind → the SMSC simulator, and the receipt and an MO back.
+//! The interoperability tests with independent SMPP stacks are in `tests/interop/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use gateway::config::Config;
+use smpp_codec::codec::SmppCodec;
+use smpp_codec::pdu::{Bind, DeliverSmResp, Frame, Pdu, SubmitSm};
+use smpp_codec::receipt::DeliveryReceipt;
+use smpp_codec::status::CommandStatus;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("smppgw-e2e-{name}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn config(dir: &std::path::Path, sim_port: u16, partner_enabled: bool) -> Config {
+    let text = format!(
+        r#"
+api_base_url = "embedded"
+data_dir = "{data}"
+[listen]
+host = "127.0.0.1"
+port = 0
+[metrics]
+enabled = false
+[admin]
+enabled = false
+[embedded_core]
+port = 0
+lease_seconds = 5
+[simulator]
+listen = "127.0.0.1:{sim_port}"
+system_id = "gw"
+password = "secret"
+receipt_delay_ms = 50
+[[routes]]
+prefix = ""
+dest_smsc = "carrier"
+[[mo_routes]]
+prefix = ""
+source_smsc = "partner"
+[[binds]]
+name = "carrier"
+host = "127.0.0.1"
+port = {sim_port}
+system_id = "gw"
+password = "secret"
+queue_check_frequency = 100
+reconnect_interval = 1
+[[server_binds]]
+name = "partner"
+system_id = "partner"
+password = "pw"
+allowed_bind_types = ["transceiver", "transmitter"]
+source_address_whitelist = ["MyBrand", "336*"]
+queue_check_frequency = 100
+enabled = {partner_enabled}
+"#,
+        data = dir.join("data").display()
+    );
+    let path = dir.join("gw.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load_with_env(&path, &|_| None).unwrap()
+}
+
+type Peer = Framed<TcpStream, SmppCodec>;
+
+async fn next(peer: &mut Peer) -> Frame {
+    tokio::time::timeout(Duration::from_secs(10), peer.next()).await.expect("no PDU within 10 s").expect("closed").expect("framing").expect("decode")
+}
+
+async fn bind(addr: std::net::SocketAddr, pdu: Pdu) -> (Peer, Frame) {
+    let s = TcpStream::connect(addr).await.unwrap();
+    let mut f = Framed::new(s, SmppCodec::new(70_000));
+    f.send(Frame::new(1, pdu)).await.unwrap();
+    let r = next(&mut f).await;
+    (f, r)
+}
+
+fn bind_body(system_id: &str, password: &str) -> Bind {
+    Bind { system_id: system_id.into(), password: password.into(), system_type: "".into(), interface_version: 0x34, addr_ton: 0, addr_npi: 0, address_range: "".into() }
+}
+
+fn submit(source: &str, dest: &str, dc: u8, text: &[u8], registered: u8) -> Pdu {
+    Pdu::SubmitSm(SubmitSm {
+        source_addr_ton: 5,
+        source_addr: source.into(),
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: dest.into(),
+        data_coding: dc,
+        registered_delivery: registered,
+        short_message: text.to_vec().into(),
+        ..SubmitSm::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mt_reaches_the_carrier_and_the_receipt_comes_back_with_our_id() {
+    let dir = temp_dir("mt");
+    let running = gateway::app::start(config(&dir, free_port(), true)).await.unwrap();
+    let (mut partner, r) = bind(running.smpp_addr, Pdu::BindTransceiver(bind_body("partner", "pw"))).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_ROK);
+
+    let text = "Hello {}[]~€".to_string();
+    let gsm = smpp_codec::text::encode(0, &text).unwrap();
+    partner.send(Frame::new(2, submit("MyBrand", "33612345678", 0, &gsm, 1))).await.unwrap();
+    let resp = next(&mut partner).await;
+    assert_eq!(resp.command_status, CommandStatus::ESME_ROK);
+    let Pdu::SubmitSmResp(r) = &resp.pdu else { panic!("{resp:?}") };
+    let our_id = r.message_id.to_str_lossy().into_owned();
+    assert_eq!(our_id.len(), 26, "a ULID");
+
+    // The receipt: deliver_sm, esm_class 0x04, our id in the text and the TLV.
+    let dlr = next(&mut partner).await;
+    let Pdu::DeliverSm(sm) = &dlr.pdu else { panic!("{dlr:?}") };
+    assert_eq!(sm.esm_class & 0x3C, 0x04);
+    assert_eq!(sm.source_addr.as_bytes(), b"33612345678");
+    assert_eq!(sm.destination_addr.as_bytes(), b"MyBrand");
+    let receipt = DeliveryReceipt::parse(&String::from_utf8_lossy(&sm.short_message)).unwrap();
+    assert_eq!(receipt.id, our_id);
+    assert_eq!(receipt.stat, "DELIVRD");
+    assert_eq!(sm.tlvs.receipted_message_id().unwrap().as_bytes(), our_id.as_bytes());
+    assert_eq!(sm.tlvs.message_state(), Some(2));
+    partner.send(Frame::new(dlr.sequence_number, Pdu::DeliverSmResp(DeliverSmResp::default()))).await.unwrap();
+
+    // The carrier got the partner's addresses and the exact bytes.
+    let submits = running.simulator().unwrap().submits();
+    assert_eq!(submits.len(), 1);
+    assert_eq!((submits[0].source_addr.as_str(), submits[0].source_addr_ton), ("MyBrand", 5));
+    assert_eq!((submits[0].destination_addr.as_str(), submits[0].dest_addr_ton, submits[0].dest_addr_npi), ("33612345678", 1, 1));
+    let hex: String = gsm.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(submits[0].short_message_hex.to_lowercase(), hex);
+
+    // An MO from the carrier reaches the partner with the same text.
+    let mo = smsc_sim::MoRequest { source_addr: "33698765432".into(), destination_addr: "1234".into(), text: "Réponse ✓".into(), data_coding: None };
+    let status = running.simulator().unwrap().inject_mo(mo).await.unwrap();
+    assert_eq!(status, 0);
+    let d = next(&mut partner).await;
+    let Pdu::DeliverSm(sm) = &d.pdu else { panic!("{d:?}") };
+    assert_eq!(sm.esm_class & 0x3C, 0);
+    assert_eq!(sm.source_addr.as_bytes(), b"33698765432");
+    assert_eq!(smpp_codec::text::decode(sm.data_coding, &sm.short_message).unwrap(), "Réponse ✓");
+    partner.send(Frame::new(d.sequence_number, Pdu::DeliverSmResp(DeliverSmResp::default()))).await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_refusals_have_exact_statuses() {
+    let dir = temp_dir("refuse");
+    let running = gateway::app::start(config(&dir, free_port(), true)).await.unwrap();
+    for (pdu, want) in [
+        (Pdu::BindTransceiver(bind_body("nobody", "pw")), CommandStatus::ESME_RINVSYSID),
+        (Pdu::BindTransceiver(bind_body("partner", "wrong")), CommandStatus::ESME_RINVPASWD),
+        (Pdu::BindReceiver(bind_body("partner", "pw")), CommandStatus::ESME_RBINDFAIL),
+    ] {
+        let (_p, r) = bind(running.smpp_addr, pdu).await;
+        assert_eq!(r.command_status, want);
+    }
+    running.stop().await;
+    let dir = temp_dir("disabled");
+    let running = gateway::app::start(config(&dir, free_port(), false)).await.unwrap();
+    let (_p, r) = bind(running.smpp_addr, Pdu::BindTransceiver(bind_body("partner", "pw"))).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_RBINDFAIL);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_address_whitelist_rejects_with_rinvsrcadr() {
+    let dir = temp_dir("whitelist");
+    let running = gateway::app::start(config(&dir, free_port(), true)).await.unwrap();
+    let (mut p, _) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    p.send(Frame::new(2, submit("OtherBrand", "33612345678", 0, b"x", 0))).await.unwrap();
+    assert_eq!(next(&mut p).await.command_status, CommandStatus::ESME_RINVSRCADR);
+    p.send(Frame::new(3, submit("33699", "33612345678", 0, b"x", 0))).await.unwrap();
+    assert_eq!(next(&mut p).await.command_status, CommandStatus::ESME_ROK);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_down_means_a_temporary_error_never_a_false_ok() {
+    let dir = temp_dir("nocore");
+    let mut cfg = config(&dir, free_port(), true);
+    cfg.api_base_url = format!("http://127.0.0.1:{}", free_port());
+    cfg.simulator = None;
+    cfg.binds.clear();
+    cfg.routes.clear();
+    cfg.core_timeout_ms = 1000;
+    let running = gateway::app::start(cfg).await.unwrap();
+    let (mut p, _) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    p.send(Frame::new(2, submit("MyBrand", "33612345678", 0, b"x", 0))).await.unwrap();
+    let r = next(&mut p).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_RSYSERR);
+    running.stop().await;
+}

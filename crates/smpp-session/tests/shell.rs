@@ -1,0 +1,316 @@
+//! The tokio shell of the session layer against scripted peers: in-memory duplex streams with
+//! tokio's paused clock for timers, and loopback TCP for the client bind's connect/reconnect.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{SinkExt, StreamExt};
+use smpp_codec::codec::SmppCodec;
+use smpp_codec::pdu::{Bind, BindResp, Frame, Pdu, SubmitSm, SubmitSmResp};
+use smpp_codec::status::CommandStatus;
+use smpp_codec::types::BindKind;
+use smpp_session::{
+    run_server_session, spawn_client, BindGrant, ClientConfig, InboundReply, LinkEvent, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionHandler,
+    SessionInfo, SessionRegistry,
+};
+use tokio::io::DuplexStream;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Default)]
+struct TestHandler {
+    messages: AtomicUsize,
+    events: Mutex<Vec<LinkEvent>>,
+    /// Answer every message after this long (paused clock).
+    delay: Option<Duration>,
+}
+
+impl SessionHandler for TestHandler {
+    fn authenticate(&self, _remote: SocketAddr, kind: BindKind, bind: &Bind) -> Result<BindGrant, CommandStatus> {
+        if bind.system_id.as_bytes() != b"partner" {
+            return Err(CommandStatus::ESME_RINVSYSID);
+        }
+        if bind.password.as_bytes() != b"pw" {
+            return Err(CommandStatus::ESME_RINVPASWD);
+        }
+        if kind == BindKind::Receiver {
+            return Err(CommandStatus::ESME_RBINDFAIL);
+        }
+        Ok(BindGrant { peer_name: "p1".into(), config: SessionConfig { window_size: 2, ..SessionConfig::default() }, tps_limit: 0 })
+    }
+
+    fn on_message(&self, _session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
+        let n = self.messages.fetch_add(1, Ordering::SeqCst);
+        let delay = self.delay;
+        Box::pin(async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            match frame.pdu {
+                Pdu::DeliverSm(_) => InboundReply::error(CommandStatus::ESME_RX_T_APPN),
+                _ => InboundReply::ok(format!("MSG{n}")),
+            }
+        })
+    }
+
+    fn on_event(&self, _session: &SessionInfo, event: &LinkEvent) {
+        self.events.lock().unwrap().push(event.clone());
+    }
+}
+
+fn bind(system_id: &str, password: &str) -> Bind {
+    Bind {
+        system_id: system_id.into(),
+        password: password.into(),
+        system_type: "".into(),
+        interface_version: 0x34,
+        addr_ton: 0,
+        addr_npi: 0,
+        address_range: "".into(),
+    }
+}
+
+fn listener_config() -> ListenerConfig {
+    ListenerConfig { max_connections: 10, our_system_id: "smppgw".into(), session: SessionConfig::default(), max_pdu_len: 4096 }
+}
+
+/// A server session on one end of a duplex stream; the test drives the other end.
+fn server(handler: Arc<TestHandler>, registry: SessionRegistry) -> (Framed<DuplexStream, SmppCodec>, tokio::task::JoinHandle<()>, CancellationToken) {
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    let task = tokio::spawn(async move {
+        run_server_session(theirs, "127.0.0.1:40000".parse().unwrap(), listener_config(), handler, registry, s).await;
+    });
+    (Framed::new(ours, SmppCodec::new(4096)), task, stop)
+}
+
+async fn next(peer: &mut Framed<DuplexStream, SmppCodec>) -> Frame {
+    peer.next().await.expect("stream ended").expect("framing").expect("decode")
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_binds_and_answers_submit_with_the_handlers_id() {
+    let handler = Arc::new(TestHandler::default());
+    let registry = SessionRegistry::new();
+    let (mut peer, _task, _stop) = server(handler.clone(), registry.clone());
+    peer.send(Frame::new(1, Pdu::BindTransceiver(bind("partner", "pw")))).await.unwrap();
+    let resp = next(&mut peer).await;
+    assert_eq!(resp.sequence_number, 1);
+    assert_eq!(resp.command_status, CommandStatus::ESME_ROK);
+    assert!(matches!(&resp.pdu, Pdu::BindTransceiverResp(r) if r.system_id.as_bytes() == b"smppgw"));
+    assert_eq!(registry.count("p1"), 1);
+    assert!(registry.has_receiver("p1"));
+
+    peer.send(Frame::new(2, Pdu::SubmitSm(SubmitSm { short_message: "hi".as_bytes().to_vec().into(), ..SubmitSm::default() }))).await.unwrap();
+    let resp = next(&mut peer).await;
+    assert_eq!(resp.sequence_number, 2);
+    assert!(matches!(&resp.pdu, Pdu::SubmitSmResp(r) if r.message_id.as_bytes() == b"MSG0"), "{resp:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_refuses_bad_credentials_with_exact_statuses_and_closes() {
+    for (sys, pw, kind, want) in [
+        ("nobody", "pw", BindKind::Transceiver, CommandStatus::ESME_RINVSYSID),
+        ("partner", "bad", BindKind::Transceiver, CommandStatus::ESME_RINVPASWD),
+        ("partner", "pw", BindKind::Receiver, CommandStatus::ESME_RBINDFAIL),
+    ] {
+        let handler = Arc::new(TestHandler::default());
+        let registry = SessionRegistry::new();
+        let (mut peer, task, _stop) = server(handler, registry.clone());
+        let pdu = match kind {
+            BindKind::Receiver => Pdu::BindReceiver(bind(sys, pw)),
+            _ => Pdu::BindTransceiver(bind(sys, pw)),
+        };
+        peer.send(Frame::new(7, pdu)).await.unwrap();
+        let resp = next(&mut peer).await;
+        assert_eq!((resp.sequence_number, resp.command_status), (7, want));
+        assert!(peer.next().await.is_none(), "connection must close after a refused bind");
+        task.await.unwrap();
+        assert_eq!(registry.count("p1"), 0);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_never_binds_is_closed_by_the_session_init_timer() {
+    let (mut peer, task, _stop) = server(Arc::new(TestHandler::default()), SessionRegistry::new());
+    let t0 = tokio::time::Instant::now();
+    assert!(peer.next().await.is_none());
+    assert!(t0.elapsed() >= Duration::from_secs(10), "closed after {:?}", t0.elapsed());
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn garbage_gets_generic_nack_and_an_unknown_command_id_too() {
+    let (mut peer, _task, _stop) = server(Arc::new(TestHandler::default()), SessionRegistry::new());
+    // A well-framed PDU with an unknown command_id.
+    let raw: [u8; 16] = [0, 0, 0, 16, 0, 0, 0x0F, 0xFF, 0, 0, 0, 0, 0, 0, 0, 42];
+    use tokio::io::AsyncWriteExt;
+    peer.get_mut().write_all(&raw).await.unwrap();
+    let resp = next(&mut peer).await;
+    assert_eq!((resp.sequence_number, resp.command_status), (42, CommandStatus::ESME_RINVCMDID));
+    assert_eq!(resp.pdu, Pdu::GenericNack);
+    // A command_length under 16: framing is lost, a generic_nack ESME_RINVCMDLEN, then close.
+    peer.get_mut().write_all(&[0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1]).await.unwrap();
+    let resp = next(&mut peer).await;
+    assert_eq!(resp.command_status, CommandStatus::ESME_RINVCMDLEN);
+    assert!(peer.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_wait_for_the_application_and_reads_stop_at_the_window() {
+    let handler = Arc::new(TestHandler { delay: Some(Duration::from_secs(5)), ..TestHandler::default() });
+    let (mut peer, _task, _stop) = server(handler.clone(), SessionRegistry::new());
+    peer.send(Frame::new(1, Pdu::BindTransmitter(bind("partner", "pw")))).await.unwrap();
+    let _ = next(&mut peer).await;
+    for seq in 2..=5 {
+        peer.send(Frame::new(seq, Pdu::SubmitSm(SubmitSm::default()))).await.unwrap();
+    }
+    // Give the session a chance to read; with window 2 only two are with the application.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(handler.messages.load(Ordering::SeqCst), 2);
+    let mut seqs = Vec::new();
+    for _ in 0..4 {
+        let r = next(&mut peer).await;
+        assert_eq!(r.command_status, CommandStatus::ESME_ROK);
+        seqs.push(r.sequence_number);
+    }
+    seqs.sort();
+    assert_eq!(seqs, vec![2, 3, 4, 5]);
+    assert_eq!(handler.messages.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_unbinds_the_partner() {
+    let (mut peer, task, stop) = server(Arc::new(TestHandler::default()), SessionRegistry::new());
+    peer.send(Frame::new(1, Pdu::BindTransceiver(bind("partner", "pw")))).await.unwrap();
+    let _ = next(&mut peer).await;
+    stop.cancel();
+    let unbind = next(&mut peer).await;
+    assert_eq!(unbind.pdu, Pdu::Unbind);
+    peer.send(Frame::new(unbind.sequence_number, Pdu::UnbindResp)).await.unwrap();
+    assert!(peer.next().await.is_none());
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn registry_delivers_to_a_receiving_session_and_reports_the_answer() {
+    let handler = Arc::new(TestHandler::default());
+    let registry = SessionRegistry::new();
+    let (mut peer, _task, _stop) = server(handler, registry.clone());
+    assert_eq!(registry.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await, Err(SendFailure::NotBound));
+    peer.send(Frame::new(1, Pdu::BindTransceiver(bind("partner", "pw")))).await.unwrap();
+    let _ = next(&mut peer).await;
+    let reg = registry.clone();
+    let delivery = tokio::spawn(async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await });
+    let d = next(&mut peer).await;
+    assert!(matches!(d.pdu, Pdu::DeliverSm(_)));
+    peer.send(Frame::with_status(d.sequence_number, CommandStatus::ESME_RX_T_APPN, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
+    let answer = delivery.await.unwrap().unwrap();
+    assert_eq!(answer.command_status, CommandStatus::ESME_RX_T_APPN);
+}
+
+/// A scripted SMSC on loopback TCP for the client bind.
+async fn scripted_smsc(listener: tokio::net::TcpListener, bind_status: CommandStatus) -> Framed<tokio::net::TcpStream, SmppCodec> {
+    let (s, _) = listener.accept().await.unwrap();
+    let mut f = Framed::new(s, SmppCodec::new(4096));
+    let b = f.next().await.unwrap().unwrap().unwrap();
+    assert!(matches!(&b.pdu, Pdu::BindTransceiver(x) if x.system_id.as_bytes() == b"gw" && x.password.as_bytes() == b"secret"));
+    f.send(Frame::with_status(b.sequence_number, bind_status, Pdu::BindTransceiverResp(BindResp { system_id: "SMSC".into(), ..Default::default() })))
+        .await
+        .unwrap();
+    f
+}
+
+fn client_config(port: u16) -> ClientConfig {
+    ClientConfig {
+        name: "carrier".into(),
+        host: "127.0.0.1".into(),
+        port,
+        kind: BindKind::Transceiver,
+        system_id: "gw".into(),
+        password: "secret".into(),
+        system_type: "".into(),
+        interface_version: 0x34,
+        addr_ton: 0,
+        addr_npi: 0,
+        address_range: "".into(),
+        session: SessionConfig::default(),
+        tps_limit: 0,
+        reconnect_interval: Duration::from_millis(200),
+        connect_timeout: Duration::from_secs(2),
+        start_delay: Duration::ZERO,
+        max_pdu_len: 4096,
+    }
+}
+
+#[tokio::test]
+async fn client_binds_submits_and_answers_deliver_sm() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handler = Arc::new(TestHandler::default());
+    let stop = CancellationToken::new();
+    let client = spawn_client(client_config(port), handler.clone(), &stop);
+    assert_eq!(client.send(Pdu::SubmitSm(SubmitSm::default())).await, Err(SendFailure::NotBound));
+    let mut smsc = scripted_smsc(listener, CommandStatus::ESME_ROK).await;
+    let mut st = client.subscribe();
+    tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| s.state == LinkState::Bound)).await.unwrap().unwrap();
+
+    let c2 = Arc::new(client);
+    let sender = c2.clone();
+    let sent = tokio::spawn(async move { sender.send(Pdu::SubmitSm(SubmitSm::default())).await });
+    let sub = smsc.next().await.unwrap().unwrap().unwrap();
+    assert!(matches!(sub.pdu, Pdu::SubmitSm(_)));
+    smsc.send(Frame::new(sub.sequence_number, Pdu::SubmitSmResp(SubmitSmResp { message_id: "C-1".into(), ..Default::default() }))).await.unwrap();
+    let resp = sent.await.unwrap().unwrap();
+    assert!(matches!(&resp.pdu, Pdu::SubmitSmResp(r) if r.message_id.as_bytes() == b"C-1"));
+
+    // The carrier's deliver_sm is answered with what the application said (here RX_T_APPN).
+    smsc.send(Frame::new(900, Pdu::DeliverSm(SubmitSm::default()))).await.unwrap();
+    let r = smsc.next().await.unwrap().unwrap().unwrap();
+    assert_eq!((r.sequence_number, r.command_status), (900, CommandStatus::ESME_RX_T_APPN));
+    assert!(matches!(r.pdu, Pdu::DeliverSmResp(_)));
+    // Its enquire_link is answered with the same sequence number.
+    smsc.send(Frame::new(901, Pdu::EnquireLink)).await.unwrap();
+    let r = smsc.next().await.unwrap().unwrap().unwrap();
+    assert_eq!((r.sequence_number, r.pdu), (901, Pdu::EnquireLinkResp));
+
+    // Shutdown: unbind, await unbind_resp.
+    stop.cancel();
+    let u = smsc.next().await.unwrap().unwrap().unwrap();
+    assert_eq!(u.pdu, Pdu::Unbind);
+    smsc.send(Frame::new(u.sequence_number, Pdu::UnbindResp)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), c2.wait_stopped()).await.unwrap();
+}
+
+#[tokio::test]
+async fn client_reconnects_after_a_refused_bind_and_after_a_drop() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handler = Arc::new(TestHandler::default());
+    let stop = CancellationToken::new();
+    let client = spawn_client(client_config(port), handler.clone(), &stop);
+    // First attempt refused; the session closes and retries on schedule.
+    let refused = scripted_smsc_accept_refuse(&listener).await;
+    drop(refused);
+    let smsc = scripted_smsc(listener, CommandStatus::ESME_ROK).await;
+    let mut st = client.subscribe();
+    tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| s.state == LinkState::Bound)).await.unwrap().unwrap();
+    drop(smsc);
+    tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| s.state != LinkState::Bound)).await.unwrap().unwrap();
+    let events = handler.events.lock().unwrap().clone();
+    assert!(events.iter().any(|e| matches!(e, LinkEvent::BindFailed(why) if why.contains("ESME_RINVPASWD"))), "{events:?}");
+    assert!(events.iter().filter(|e| matches!(e, LinkEvent::Connecting)).count() >= 2, "{events:?}");
+    stop.cancel();
+}
+
+async fn scripted_smsc_accept_refuse(listener: &tokio::net::TcpListener) -> Framed<tokio::net::TcpStream, SmppCodec> {
+    let (s, _) = listener.accept().await.unwrap();
+    let mut f = Framed::new(s, SmppCodec::new(4096));
+    let b = f.next().await.unwrap().unwrap().unwrap();
+    f.send(Frame::with_status(b.sequence_number, CommandStatus::ESME_RINVPASWD, Pdu::BindTransceiverResp(BindResp::default()))).await.unwrap();
+    f
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The whole test suite of smppgw (the README's test command).
+#
+# On a fresh Debian machine with the Rust toolchain, python3 (3.9+) with pip and node (18+) with
+# npm, it installs what the tests need and runs them all:
+#   1. a Python venv at tests/interop/.venv with tests/interop/requirements.txt (smpplib, pytest…)
+#   2. `npm ci` in tests/interop/node (the Node `smpp` carrier SMSC)
+#   3. cargo build --workspace --bins
+#   4. cargo test --workspace
+#   5. pytest -q tests/interop, against target/debug/smppgw
+# It stops at the first failure with a non-zero exit code. A pytest run that collects no test
+# fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/tests/interop/.venv"
+NODE_DIR="$ROOT/tests/interop/node"
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() {
+  printf '\nscripts/test.sh: FAILED: %s\n' "$*" >&2
+  exit 1
+}
+trap 'rc=$?; [ $rc -eq 0 ] || printf "\nscripts/test.sh: stopped (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2' EXIT
+
+# ---- tools -----------------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || fail "cargo not found: install the Rust toolchain (rustup)"
+command -v node >/dev/null 2>&1 || fail "node not found: install Node.js 18+ (Debian: apt-get install nodejs npm)"
+command -v npm >/dev/null 2>&1 || fail "npm not found: install npm (Debian: apt-get install npm)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 18 ] || fail "node $node_major is too old: 18 or newer is needed"
+
+if [ -z "${PYTHON:-}" ]; then
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then
+      PYTHON="$candidate"
+      break
+    fi
+  done
+fi
+[ -n "${PYTHON:-}" ] || fail "python3 not found: install Python 3.9+ with pip"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' ||
+  fail "$PYTHON is too old: Python 3.9 or newer is needed"
+
+# ---- 1. Python venv --------------------------------------------------------------------------
+step "Python venv at tests/interop/.venv ($("$PYTHON" --version 2>&1))"
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  echo "existing venv is broken: recreating it"
+  rm -rf "$VENV"
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv "$VENV"; then
+    rm -rf "$VENV"
+    pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      echo "the venv module is missing: installing python${pyver}-venv with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y "python${pyver}-venv" ||
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "python${pyver}-venv"; } ||
+        fail "cannot install python${pyver}-venv"
+      "$PYTHON" -m venv "$VENV" || fail "cannot create the venv at $VENV"
+    else
+      fail "cannot create a venv: install python${pyver}-venv (Debian) and run again"
+    fi
+  fi
+fi
+"$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r tests/interop/requirements.txt ||
+  fail "pip install -r tests/interop/requirements.txt"
+
+# ---- 2. Node packages ------------------------------------------------------------------------
+step "npm ci in tests/interop/node"
+(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in tests/interop/node"
+
+# ---- 3. build --------------------------------------------------------------------------------
+step "cargo build --workspace --bins"
+cargo build --workspace --bins || fail "cargo build --workspace --bins"
+
+# ---- 4. Rust tests ---------------------------------------------------------------------------
+step "cargo test --workspace"
+cargo test --workspace || fail "cargo test --workspace"
+
+# ---- 5. interoperability tests ---------------------------------------------------------------
+export SMPPGW_BIN="${SMPPGW_BIN:-$ROOT/target/debug/smppgw}"
+[ -x "$SMPPGW_BIN" ] || fail "the gateway binary $SMPPGW_BIN was not built"
+step "pytest -q tests/interop (SMPPGW_BIN=$SMPPGW_BIN)"
+set +e
+"$VENV/bin/python" -m pytest -q tests/interop
+pytest_rc=$?
+set -e
+case "$pytest_rc" in
+  0) ;;
+  5) fail "pytest collected no test in tests/interop" ;;
+  *) fail "pytest tests/interop (exit $pytest_rc)" ;;
+esac
+
+step "all tests passed"
