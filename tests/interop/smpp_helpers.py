@@ -336,7 +336,7 @@ class Gateway:
         log = open(self.log_path, "a")
         log.write(f"\n===== start #{self.starts}: {binary} run --config {self.config_path}\n")
         log.flush()
-        env = dict(os.environ)
+        env = dict(os.environ, NO_COLOR="1")
         env.setdefault("RUST_BACKTRACE", "1")
         self.proc = subprocess.Popen(
             [str(binary), "run", "--config", str(self.config_path)],
@@ -619,7 +619,13 @@ class Sim:
         if not binary.is_file():
             raise AssertionError(f"smppgw binary not found at {binary} (build it, or set SMPPGW_BIN)")
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([str(binary), *self.args], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            [str(binary), *self.args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=dict(os.environ, NO_COLOR="1"),
+        )
         log.close()
 
         def ready():

@@ -17,6 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Path of the single-event call (`POST`); `{id}` is the message id.
+pub const PATH_MESSAGE_EVENTS: &str = "/api/v1/messages/{id}/events";
 /// Path of the hand-over call (`POST`).
 pub const PATH_MESSAGES: &str = "/api/v1/messages";
 /// Path of the claim call (`POST`).
@@ -259,6 +261,11 @@ pub struct ClaimRequest {
     /// How long the lease lasts, seconds; the core picks its default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_seconds: Option<u32>,
+    /// Long poll: when nothing is claimable, the core may hold the answer up to this many
+    /// milliseconds and answer as soon as something arrives. A core that ignores it answers
+    /// at once; the gateway then waits its poll interval itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u32>,
 }
 
 /// A message the core wants sent, leased to the claiming frontend until `lease_until_ms`.

@@ -213,6 +213,7 @@ mod tests {
             source_smsc: None,
             limit: 1,
             lease_seconds: None,
+            wait_ms: None,
         })
         .await
         .unwrap_err();

@@ -59,6 +59,8 @@ pub(crate) struct EventsOutcome {
 
 pub(crate) struct Engine {
     pub(crate) store: Store,
+    /// Woken whenever something may have become claimable (long-poll claims wait on it).
+    pub(crate) changed: tokio::sync::Notify,
     routes: RwLock<RoutingTable>,
     lease_ms: u64,
     max_attempts: u32,
@@ -76,6 +78,7 @@ impl Engine {
     pub(crate) fn new(store: Store, config: &EmbeddedConfig, clock: Arc<dyn Clock>) -> Engine {
         Engine {
             store,
+            changed: tokio::sync::Notify::new(),
             routes: RwLock::new(RoutingTable::new(&config.routes, &config.mo_routes)),
             lease_ms: millis(config.lease).max(1),
             max_attempts: config.max_attempts,

@@ -43,6 +43,8 @@ const LIST_MAX: usize = 10_000;
 const LIST_DEFAULT: usize = 100;
 /// Most messages of one claim.
 const CLAIM_MAX: u32 = 1000;
+/// Longest long-poll wait of one claim, ms.
+const CLAIM_MAX_WAIT_MS: u32 = 30_000;
 
 /// An error answer: a status code and an [`ErrorBody`].
 #[derive(Debug)]
@@ -283,9 +285,12 @@ fn parse_inbound(body: &[u8]) -> Result<Vec<InboundMessage>, ApiError> {
 
 async fn post_messages(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<AcceptedBatch> {
     let messages = parse_inbound(&body)?;
-    let (accepted, _changed) = blocking(&engine, move |e| e.hand_over(messages)).await?;
+    let (accepted, changed) = blocking(&engine, move |e| e.hand_over(messages)).await?;
     // Always flush: a duplicate may be the twin of a hand-over whose flush is still running.
     flush(&engine).await?;
+    if changed {
+        engine.changed.notify_waiters();
+    }
     Ok(Json(AcceptedBatch { accepted }))
 }
 
@@ -329,10 +334,25 @@ async fn claim(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Clai
     let lease_ms = req.lease_seconds.map(|s| u64::from(s) * 1000);
     let frontend = req.frontend;
     let limit = req.limit as usize;
-    let messages = blocking(&engine, move |e| {
-        e.claim(&queue, &frontend, limit, lease_ms)
-    })
-    .await?;
+    let wait = std::time::Duration::from_millis(u64::from(req.wait_ms.unwrap_or(0).min(CLAIM_MAX_WAIT_MS)));
+    let deadline = tokio::time::Instant::now() + wait;
+    let messages = loop {
+        // Register for wake-ups before looking, so an enqueue between the look and the wait
+        // is not missed.
+        let changed = engine.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let (q, f) = (queue.clone(), frontend.clone());
+        let messages = blocking(&engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
+        if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
+            break messages;
+        }
+        // Long poll: wait for something new (or the deadline), then look once more.
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            let (q, f) = (queue.clone(), frontend.clone());
+            break blocking(&engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
+        }
+    };
     if !messages.is_empty() {
         flush(&engine).await?;
     }
@@ -347,6 +367,8 @@ async fn apply_events(
     let outcome = blocking(engine, move |e| e.apply_events(events)).await?;
     if outcome.applied > 0 {
         flush(engine).await?;
+        // Events can queue messages (receipts for partners, retries).
+        engine.changed.notify_waiters();
     }
     if let Some((first, _)) = outcome.unknown.first() {
         let ids: Vec<&str> = outcome.unknown.iter().map(|(_, id)| id.as_str()).collect();

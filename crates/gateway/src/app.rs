@@ -229,11 +229,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         session: SessionConfig { bind_timeout: Duration::from_secs(config.listen.bind_timeout.max(1)), ..SessionConfig::default() },
         max_pdu_len: config.max_pdu_len,
     };
-    let server_handler = Arc::new(ServerSide { gw: gw.clone() });
+    let server_handler = Arc::new(ServerSide::new(gw.clone()));
     tasks.spawn(smpp_session::serve(listener, lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
     for b in config.server_binds.iter() {
-        BindLabels::server(&b.name, &b.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
-        tasks.spawn(server_worker(gw.clone(), b.name.clone()));
+        let labels = BindLabels::server(&b.name, &b.system_id);
+        labels.set(telemetry::CONNECTION_STATUS, 0.0);
+        let poll = poll_interval(&config, b.queue_check_frequency);
+        tasks.spawn(queue_worker(gw.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000));
     }
 
     // Client binds, 500 ms apart.
@@ -243,7 +245,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let handler = Arc::new(ClientSide { gw: gw.clone(), name: b.name.clone(), labels: labels.clone() });
         let handle = Arc::new(spawn_client(client_config(b, STAGGER * i as u32, config.max_pdu_len), handler, &shutdown));
         gw.clients.lock().unwrap_or_else(|p| p.into_inner()).insert(b.name.clone(), handle.clone());
-        tasks.spawn(client_worker(gw.clone(), b.name.clone(), handle, labels));
+        let poll = poll_interval(&config, b.queue_check_frequency);
+        tasks.spawn(queue_worker(gw.clone(), b.name.clone(), Target::Carrier(handle), labels, b.window_size, poll, b.tps_limit.max(1) as usize));
     }
 
     tasks.spawn(heartbeat(gw.clone()));
@@ -329,34 +332,66 @@ async fn sleep_or_stop(gw: &Gateway, d: Duration) -> bool {
     }
 }
 
-/// MT for one carrier: claim from the core while bound, submit within the window, report.
-async fn client_worker(gw: Arc<Gateway>, name: String, handle: Arc<ClientHandle>, labels: BindLabels) {
-    let cfg = gw.config();
-    let Some(bind) = cfg.binds.iter().find(|b| b.name == name).cloned() else { return };
-    let window = Arc::new(Semaphore::new(bind.window_size));
-    let poll = poll_interval(&cfg, bind.queue_check_frequency);
+/// What a queue worker feeds.
+#[derive(Clone)]
+enum Target {
+    /// A client bind: MT for a carrier (`dest_smsc`).
+    Carrier(Arc<ClientHandle>),
+    /// A server bind: MO and receipts for a partner (`source_smsc`).
+    Partner,
+}
+
+/// Longest long-poll wait a worker asks of the core, ms.
+const MAX_CLAIM_WAIT_MS: u64 = 1_000;
+
+/// One bind's queue worker: while the bind can send, lease messages from the core (long
+/// poll), send each within the window, and report the outcome. A partner without a receiving
+/// session, or a carrier not bound, claims nothing: its messages stay queued in the core.
+async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: BindLabels, window_size: usize, poll: Duration, per_claim: usize) {
+    let window = Arc::new(Semaphore::new(window_size));
     let frontend = gw.frontend(&name);
-    let mut status = handle.subscribe();
+    let mut status = match &target {
+        Target::Carrier(h) => Some(h.subscribe()),
+        Target::Partner => None,
+    };
+    let wait_ms = (poll.as_millis() as u64).min(MAX_CLAIM_WAIT_MS).min(gw.config().core_timeout_ms / 2) as u32;
     let mut error_logged = false;
     loop {
         if gw.shutdown.is_cancelled() {
             return;
         }
-        if status.borrow().state != LinkState::Bound {
+        let ready = match &target {
+            Target::Carrier(h) => h.status().state == LinkState::Bound,
+            Target::Partner => gw.registry.has_receiver(&name),
+        };
+        if !ready {
+            let link_change = async {
+                match status.as_mut() {
+                    Some(s) => {
+                        let _ = s.changed().await;
+                    }
+                    None => futures::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 _ = gw.shutdown.cancelled() => return,
-                r = status.changed() => if r.is_err() { return },
+                _ = link_change => {}
+                _ = tokio::time::sleep(poll) => {}
             }
             continue;
         }
-        let free = window.available_permits().min(bind.tps_limit.max(1) as usize).min(1000);
+        let free = window.available_permits().min(per_claim).min(1000);
         if free == 0 {
             // Wait for one slot, then claim what is free.
             let Ok(p) = window.clone().acquire_owned().await else { return };
             drop(p);
             continue;
         }
-        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc: Some(name.clone()), source_smsc: None, limit: free as u32, lease_seconds: None };
+        let (dest_smsc, source_smsc) = match &target {
+            Target::Carrier(_) => (Some(name.clone()), None),
+            Target::Partner => (None, Some(name.clone())),
+        };
+        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc, source_smsc, limit: free as u32, lease_seconds: None, wait_ms: Some(wait_ms) };
         let t0 = Instant::now();
         let claimed = gw.core.claim(&req).await;
         telemetry::core_call("claim", t0.elapsed().as_secs_f64(), claimed.is_ok());
@@ -376,140 +411,109 @@ async fn client_worker(gw: Arc<Gateway>, name: String, handle: Arc<ClientHandle>
                 continue;
             }
         };
-        let got = messages.len();
-        for m in messages {
-            let Ok(permit) = window.clone().acquire_owned().await else { return };
-            let gw = gw.clone();
-            let handle = handle.clone();
-            let name = name.clone();
-            let labels = labels.clone();
-            tokio::spawn(async move {
-                submit_one(&gw, &name, &handle, &labels, m).await;
-                drop(permit);
-            });
-        }
-        if got < free && !sleep_or_stop(&gw, poll).await {
-            return;
-        }
-    }
-}
-
-async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = convert::pdu_from_outbound(&m, false);
-    let t0 = Instant::now();
-    let res = handle.send(pdu).await;
-    let kind = match res {
-        Ok(frame) => {
-            labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
-            let status = frame.command_status;
-            match (&frame.pdu, status.is_ok()) {
-                (Pdu::SubmitSmResp(r), true) => {
-                    labels.inc(telemetry::MESSAGES_SENT);
-                    EventKind::Submitted { smsc_message_id: r.message_id.to_str_lossy().into_owned() }
-                }
-                _ => {
-                    labels.inc(telemetry::DELIVERY_FAILURES);
-                    if matches!(status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
-                        labels.inc(telemetry::THROTTLED);
-                    }
-                    let st = if status.is_ok() { CommandStatus::ESME_RSYSERR } else { status };
-                    tracing::warn!(bind = %name, message_id = %m.id, status = %st, "submit_sm refused by the SMSC");
-                    failed(st.0, is_temporary(st), format!("submit_sm_resp {st}"))
-                }
-            }
-        }
-        Err(SendFailure::NotBound) => failed(0, true, "bind not bound".into()),
-        Err(e) => {
-            labels.inc(telemetry::DELIVERY_FAILURES);
-            tracing::warn!(bind = %name, message_id = %m.id, error = %e, "submit_sm without response");
-            failed(0, true, e.to_string())
-        }
-    };
-    gw.events.report(event(gw, name, &m.id, kind));
-}
-
-/// MO and receipts for one partner: claim only while it has a receiving session, deliver, report.
-async fn server_worker(gw: Arc<Gateway>, name: String) {
-    let cfg = gw.config();
-    let Some(bind) = cfg.server_binds.iter().find(|b| b.name == name).cloned() else { return };
-    let poll = poll_interval(&cfg, bind.queue_check_frequency);
-    let window = Arc::new(Semaphore::new(bind.window_size));
-    let frontend = gw.frontend(&name);
-    let labels = BindLabels::server(&name, &bind.system_id);
-    let mut error_logged = false;
-    loop {
-        if !gw.registry.has_receiver(&name) {
-            if !sleep_or_stop(&gw, poll).await {
+        if messages.is_empty() {
+            // A core without long poll answers at once: keep to the poll interval.
+            let rest = poll.saturating_sub(t0.elapsed());
+            if !rest.is_zero() && !sleep_or_stop(&gw, rest).await {
                 return;
             }
             continue;
         }
-        let free = window.available_permits().min(1000);
-        if free == 0 {
-            let Ok(p) = window.clone().acquire_owned().await else { return };
-            drop(p);
-            continue;
-        }
-        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc: None, source_smsc: Some(name.clone()), limit: free as u32, lease_seconds: None };
-        let t0 = Instant::now();
-        let claimed = gw.core.claim(&req).await;
-        telemetry::core_call("claim", t0.elapsed().as_secs_f64(), claimed.is_ok());
-        let messages = match claimed {
-            Ok(r) => {
-                error_logged = false;
-                r.messages
-            }
-            Err(e) => {
-                if !error_logged {
-                    tracing::warn!(bind = %name, error = %e, "claim failed");
-                    error_logged = true;
-                }
-                if !sleep_or_stop(&gw, poll).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        let got = messages.len();
         for m in messages {
             let Ok(permit) = window.clone().acquire_owned().await else { return };
-            let gw = gw.clone();
-            let name = name.clone();
-            let labels = labels.clone();
+            let (gw, name, labels, target) = (gw.clone(), name.clone(), labels.clone(), target.clone());
             tokio::spawn(async move {
-                deliver_one(&gw, &name, &labels, m).await;
+                match &target {
+                    Target::Carrier(h) => submit_one(&gw, &name, h, &labels, m).await,
+                    Target::Partner => deliver_one(&gw, &name, &labels, m).await,
+                }
                 drop(permit);
             });
-        }
-        if got < free && !sleep_or_stop(&gw, poll).await {
-            return;
         }
     }
 }
 
-async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = convert::pdu_from_outbound(&m, true);
-    let t0 = Instant::now();
-    let kind = match gw.registry.deliver(name, pdu).await {
-        Ok(frame) if frame.command_status.is_ok() => {
-            labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
-            labels.inc(telemetry::MESSAGES_SENT);
-            EventKind::DeliveredToEsme
-        }
-        Ok(frame) => {
-            labels.inc(telemetry::DELIVERY_FAILURES);
-            let st = frame.command_status;
-            // RX_P_APPN / RX_R_APPN: the partner refuses it for good.
-            let retryable = !matches!(st, CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN);
-            tracing::warn!(bind = %name, message_id = %m.id, status = %st, "deliver_sm refused by the partner");
-            failed(st.0, retryable, format!("deliver_sm_resp {st}"))
-        }
-        Err(SendFailure::NotBound) => failed(0, true, "partner not bound".into()),
-        Err(e) => {
-            labels.inc(telemetry::DELIVERY_FAILURES);
-            failed(0, true, e.to_string())
-        }
+/// A message the core asked us to send that SMPP cannot carry: reported failed for good.
+fn unsendable(gw: &Gateway, name: &str, labels: &BindLabels, m: &OutboundMessage, why: String) {
+    tracing::warn!(bind = %name, message_id = %m.id, "cannot send: {why}");
+    labels.inc(telemetry::DELIVERY_FAILURES);
+    gw.events.report(event(gw, name, &m.id, failed(CommandStatus::ESME_RINVMSGLEN.0, false, why)));
+}
+
+async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, m: OutboundMessage) {
+    let pdu = match convert::pdu_from_outbound(&m, false) {
+        Ok(p) => p,
+        Err(why) => return unsendable(gw, name, labels, &m, why),
     };
+    let kind = send_with_throttle_retry(name, labels, &m, || handle.send(pdu.clone()), |frame| match &frame.pdu {
+        Pdu::SubmitSmResp(r) => Some(r.message_id.to_str_lossy().into_owned()),
+        _ => None,
+    })
+    .await;
+    gw.events.report(event(gw, name, &m.id, kind));
+}
+
+/// Resends after a throttling answer: the session has paused the whole bind's stream (see
+/// `smpp_session::driver::THROTTLE_PAUSE_MIN`), so the message goes again after the pause,
+/// in order, instead of failing. Gives up after [`MAX_THROTTLE_RESENDS`] (the core retries it
+/// later).
+async fn send_with_throttle_retry<F, Fut>(name: &str, labels: &BindLabels, m: &OutboundMessage, mut send: F, ok_id: impl Fn(&smpp_codec::pdu::Frame) -> Option<String>) -> EventKind
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
+{
+    let mut resends = 0;
+    loop {
+        let t0 = Instant::now();
+        return match send().await {
+            Ok(frame) if frame.command_status.is_ok() => {
+                labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
+                labels.inc(telemetry::MESSAGES_SENT);
+                match ok_id(&frame) {
+                    Some(id) => EventKind::Submitted { smsc_message_id: id },
+                    None => EventKind::DeliveredToEsme,
+                }
+            }
+            Ok(frame) => {
+                let st = frame.command_status;
+                if matches!(st, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
+                    labels.inc(telemetry::THROTTLED);
+                    if resends < MAX_THROTTLE_RESENDS {
+                        resends += 1;
+                        continue;
+                    }
+                }
+                labels.inc(telemetry::DELIVERY_FAILURES);
+                tracing::warn!(bind = %name, message_id = %m.id, status = %st, "refused by the peer");
+                failed(st.0, is_temporary(st), format!("{} {st}", smpp_codec::command::command_name(frame.pdu.command_id()).unwrap_or("response")))
+            }
+            Err(SendFailure::NotBound) => failed(0, true, "bind not bound".into()),
+            Err(e) => {
+                labels.inc(telemetry::DELIVERY_FAILURES);
+                tracing::warn!(bind = %name, message_id = %m.id, error = %e, "no response");
+                failed(0, true, e.to_string())
+            }
+        };
+    }
+}
+
+/// Resends of one message after throttling answers before it is handed back to the core.
+pub const MAX_THROTTLE_RESENDS: u32 = 5;
+
+async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundMessage) {
+    let pdu = match convert::pdu_from_outbound(&m, true) {
+        Ok(p) => p,
+        Err(why) => return unsendable(gw, name, labels, &m, why),
+    };
+    let mut kind = send_with_throttle_retry(name, labels, &m, || gw.registry.deliver(name, pdu.clone()), |_| None).await;
+    // RX_P_APPN / RX_R_APPN: the partner refuses this message for good.
+    if let EventKind::Failed { command_status, retryable, .. } = &mut kind {
+        if matches!(CommandStatus(*command_status), CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN) {
+            *retryable = false;
+        } else if *command_status != 0 {
+            *retryable = true;
+        }
+    }
     gw.events.report(event(gw, name, &m.id, kind));
 }
 

@@ -334,7 +334,8 @@ pub struct ServerBind {
     /// Allowed `source_addr`: exact (case-sensitive) or `prefix*`; empty = any.
     #[serde(default)]
     pub source_address_whitelist: Vec<String>,
-    /// `deliver_sm` per second to this partner.
+    /// Messages per second both ways: `deliver_sm` we send to this partner, and `submit_sm`
+    /// we accept from it (the excess is answered `ESME_RTHROTTLED`).
     #[serde(default = "default_tps")]
     pub tps_limit: u32,
     /// Queue poll interval, ms; absent = `smpp_poll_interval`.
@@ -361,6 +362,14 @@ pub struct ServerBind {
     /// Wait for a response, s.
     #[serde(default = "default_response_timeout")]
     pub response_timeout: u64,
+    /// Sessions this partner may hold at once (any bind type); one more is refused with
+    /// `ESME_RBINDFAIL`. Default 10.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+    /// Close a session that sent nothing for this many seconds (0 = never, the default; our
+    /// `enquire_link` already finds dead partners).
+    #[serde(default)]
+    pub inactivity_timeout: u64,
 }
 
 fn default_api_base_url() -> String {
@@ -460,6 +469,9 @@ fn default_reconnect() -> u64 {
     30
 }
 fn default_bind_timeout() -> u64 {
+    10
+}
+fn default_max_sessions() -> usize {
     10
 }
 fn all_bind_types() -> Vec<BindType> {
@@ -652,6 +664,9 @@ impl Config {
                 }
             }
             check_peer_common(&mut bad, &k, b.tps_limit, b.queue_check_frequency, b.enquire_link_interval, b.cache_max_size, b.window_size);
+            if !(1..=1000).contains(&b.max_sessions) {
+                bad(k("max_sessions"), "must be 1..=1000");
+            }
         }
         for (i, r) in self.routes.iter().enumerate() {
             if !self.binds.iter().any(|b| b.name == r.dest_smsc) {

@@ -151,7 +151,10 @@ pub fn inbound_from_data_sm(id: String, partner: bool, sm: &DataSm, origin: &Ori
 /// message. User data longer than 254 octets goes into `message_payload`. When the core sent
 /// text without payload, the text is encoded in `data_coding` (or the smallest alphabet when
 /// that fails).
-pub fn sm_from_outbound(m: &OutboundMessage, for_partner: bool) -> SubmitSm {
+///
+/// Errors: a TLV (or the user data) longer than a TLV can carry (65 535 octets); the message
+/// cannot be sent as SMPP and is reported failed (`ESME_RINVMSGLEN`).
+pub fn sm_from_outbound(m: &OutboundMessage, for_partner: bool) -> Result<SubmitSm, String> {
     let (data_coding, payload): (u8, Vec<u8>) = match (&m.text, m.payload.0.is_empty()) {
         (Some(t), true) => match text::encode(m.data_coding, t) {
             Ok(b) => (m.data_coding, b),
@@ -165,12 +168,12 @@ pub fn sm_from_outbound(m: &OutboundMessage, for_partner: bool) -> SubmitSm {
         if use_payload_tlv && t.tag == tags::MESSAGE_PAYLOAD {
             continue;
         }
-        tlvs.push(t.tag, &t.value.0);
+        tlvs.try_push(t.tag, &t.value.0).map_err(|e| e.to_string())?;
     }
     if use_payload_tlv {
-        tlvs.push(tags::MESSAGE_PAYLOAD, &payload);
+        tlvs.try_push(tags::MESSAGE_PAYLOAD, &payload).map_err(|e| e.to_string())?;
     }
-    SubmitSm {
+    Ok(SubmitSm {
         service_type: COctetString::from(m.service_type.as_str()),
         source_addr_ton: m.source.ton,
         source_addr_npi: m.source.npi,
@@ -190,17 +193,14 @@ pub fn sm_from_outbound(m: &OutboundMessage, for_partner: bool) -> SubmitSm {
         sm_default_msg_id: 0,
         short_message,
         tlvs,
-    }
+    })
 }
 
-/// The outbound PDU: `submit_sm` to a carrier, `deliver_sm` to a partner.
-pub fn pdu_from_outbound(m: &OutboundMessage, for_partner: bool) -> Pdu {
-    let sm = sm_from_outbound(m, for_partner);
-    if for_partner {
-        Pdu::DeliverSm(sm)
-    } else {
-        Pdu::SubmitSm(sm)
-    }
+/// The outbound PDU: `submit_sm` to a carrier, `deliver_sm` to a partner. Errors as
+/// [`sm_from_outbound`].
+pub fn pdu_from_outbound(m: &OutboundMessage, for_partner: bool) -> Result<Pdu, String> {
+    let sm = sm_from_outbound(m, for_partner)?;
+    Ok(if for_partner { Pdu::DeliverSm(sm) } else { Pdu::SubmitSm(sm) })
 }
 
 #[cfg(test)]
@@ -261,11 +261,13 @@ mod tests {
             lease_until_ms: 0,
             attempts: 0,
         };
-        let sm = sm_from_outbound(&m, false);
+        let sm = sm_from_outbound(&m, false).unwrap();
         assert!(sm.short_message.is_empty());
         assert_eq!(sm.tlvs.message_payload().unwrap().len(), 300);
+        let too_long = OutboundMessage { payload: Base64Bytes(vec![b'a'; 70_000]), ..m.clone() };
+        assert!(sm_from_outbound(&too_long, false).is_err());
         let short = OutboundMessage { payload: Base64Bytes(b"hi".to_vec()), ..m };
-        let sm = sm_from_outbound(&short, true);
+        let sm = sm_from_outbound(&short, true).unwrap();
         assert_eq!(&sm.short_message[..], b"hi");
         assert!(sm.tlvs.message_payload().is_none());
     }

@@ -24,7 +24,7 @@ pub fn server_session_config(b: &ServerBind, bind_timeout_s: u64) -> SessionConf
         response_timeout: std::time::Duration::from_secs(b.response_timeout.max(1)),
         window_size: b.window_size,
         bind_timeout: std::time::Duration::from_secs(bind_timeout_s.max(1)),
-        inactivity_timeout: None,
+        inactivity_timeout: secs_opt(b.inactivity_timeout),
         max_consecutive_timeouts: 3,
     }
 }
@@ -33,6 +33,24 @@ pub fn server_session_config(b: &ServerBind, bind_timeout_s: u64) -> SessionConf
 pub struct ServerSide {
     /// The gateway.
     pub gw: Arc<Gateway>,
+    /// Each partner's `submit_sm` rate, over all its sessions (the seed's per-second window).
+    pub submit_rate: std::sync::Mutex<std::collections::HashMap<String, smpp_session::TpsWindow>>,
+}
+
+impl ServerSide {
+    /// A handler for `gw`'s partners.
+    pub fn new(gw: Arc<Gateway>) -> Self {
+        ServerSide { gw, submit_rate: Default::default() }
+    }
+
+    /// Take one slot of `peer`'s per-second window (`tps_limit` read live, so an edit applies
+    /// to the next PDU); false when the partner is over its limit.
+    fn within_rate(&self, peer: &str, tps_limit: u32) -> bool {
+        let mut map = self.submit_rate.lock().unwrap_or_else(|p| p.into_inner());
+        let w = map.entry(peer.to_string()).or_insert_with(|| smpp_session::TpsWindow::new(tps_limit));
+        w.set_limit(tps_limit);
+        w.try_acquire(tokio::time::Instant::now().into_std()).is_ok()
+    }
 }
 
 impl ServerSide {
@@ -65,18 +83,31 @@ impl SessionHandler for ServerSide {
         if !peer.allowed_bind_types.contains(&BindType::from_kind(kind)) {
             return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "bind type not in allowed_bind_types");
         }
+        if self.gw.registry.count(&peer.name) >= peer.max_sessions {
+            return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "max_sessions reached");
+        }
         tracing::info!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner bound");
         Ok(BindGrant { peer_name: peer.name.clone(), config: server_session_config(peer, cfg.listen.bind_timeout), tps_limit: peer.tps_limit })
     }
 
     fn on_message(&self, session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
         let gw = self.gw.clone();
+        let cfg = gw.config();
+        let (whitelist, tps_limit) = cfg
+            .server_binds
+            .iter()
+            .find(|b| b.name == session.peer_name)
+            .map(|b| (b.source_address_whitelist.clone(), b.tps_limit))
+            .unwrap_or_default();
+        let within_rate = tps_limit == 0 || self.within_rate(&session.peer_name, tps_limit);
         Box::pin(async move {
             let labels = Self::labels(&session.peer_name, &session.system_id);
             labels.inc(telemetry::MESSAGES_RECEIVED);
-            let cfg = gw.config();
-            let whitelist = cfg.server_binds.iter().find(|b| b.name == session.peer_name).map(|b| b.source_address_whitelist.clone()).unwrap_or_default();
-            drop(cfg);
+            if !within_rate {
+                labels.inc(telemetry::THROTTLED);
+                tracing::debug!(peer = %session.peer_name, tps_limit, "submit over tps_limit answered ESME_RTHROTTLED");
+                return InboundReply::error(CommandStatus::ESME_RTHROTTLED);
+            }
             let source = match &frame.pdu {
                 Pdu::SubmitSm(sm) => sm.source_addr.to_str_lossy().into_owned(),
                 Pdu::DataSm(sm) => sm.source_addr.to_str_lossy().into_owned(),

@@ -204,3 +204,30 @@ async fn core_down_means_a_temporary_error_never_a_false_ok() {
     assert_eq!(r.command_status, CommandStatus::ESME_RSYSERR);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_over_tps_limit_is_throttled_and_sessions_are_capped() {
+    let dir = temp_dir("tps");
+    let mut cfg = config(&dir, free_port(), true);
+    cfg.server_binds[0].tps_limit = 3;
+    cfg.server_binds[0].max_sessions = 1;
+    let running = gateway::app::start(cfg).await.unwrap();
+    let (mut p, r) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_ROK);
+    // A second session over max_sessions = 1 is refused.
+    let (_p2, r2) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    assert_eq!(r2.command_status, CommandStatus::ESME_RBINDFAIL);
+    // Ten submits at once: three fit in this second's window, the rest are throttled.
+    for seq in 2..12 {
+        p.send(Frame::new(seq, submit("MyBrand", "33612345678", 0, b"x", 0))).await.unwrap();
+    }
+    let mut statuses = Vec::new();
+    for _ in 2..12 {
+        statuses.push(next(&mut p).await.command_status);
+    }
+    let ok = statuses.iter().filter(|s| s.is_ok()).count();
+    let throttled = statuses.iter().filter(|s| **s == CommandStatus::ESME_RTHROTTLED).count();
+    assert!((3..=6).contains(&ok), "{statuses:?}");
+    assert_eq!(ok + throttled, 10, "{statuses:?}");
+    running.stop().await;
+}

@@ -17,6 +17,7 @@
 //! | [`pdu`] | [`pdu::Frame`] (header + [`pdu::Pdu`]), one body module per PDU family (bind, submit/deliver/data, submit_multi, query/cancel/replace/alert, v5.0 broadcast), [`pdu::DecodeError`], [`pdu::DecodeOptions`] | §4 |
 //! | [`codec`] | [`codec::SmppCodec`]: `command_length` framing for `tokio_util::codec` | §3.2 |
 //! | [`text`] | GSM 03.38 (unpacked and packed), IA5, Latin-1, UCS-2 for `short_message` | §5.2.19 |
+//! | [`segment`] | counting, splitting ([`segment::split`]) and reassembling ([`segment::Reassembler`]) long messages | GSM 03.40 §9.2.3.24, §5.3.2.22–24 |
 //! | [`udh`] | concatenation info from a user data header | GSM 03.40 §9.2.3.24 |
 //! | [`receipt`] | delivery-receipt text: parse and format | Appendix B |
 //!
@@ -42,6 +43,7 @@ pub mod codec;
 pub mod command;
 pub mod pdu;
 pub mod receipt;
+pub mod segment;
 pub mod status;
 pub mod text;
 pub mod tlv;

@@ -47,6 +47,15 @@ pub enum TextError {
     /// The `data_coding` names binary data or an alphabet this module does not handle.
     #[error("data_coding 0x{0:02X} is not a text alphabet")]
     NotText(u8),
+    /// The encoded text is too long for the chosen form: more than 255 concatenated parts, or
+    /// more than the 65535 octets of a `message_payload` TLV ([`crate::segment::split`]).
+    #[error("encoded text of {len} octets exceeds the maximum of {max}")]
+    TooLong {
+        /// Octets of the encoded text.
+        len: usize,
+        /// The most octets the chosen form can carry.
+        max: usize,
+    },
 }
 
 /// GSM 03.38 (3GPP TS 23.038 §6.2.1) default alphabet and extension table.

@@ -97,6 +97,8 @@ pub enum LinkEvent {
     EnquireLinkReceived,
     /// A request of ours got no response in time.
     ResponseTimeout,
+    /// The peer answered `ESME_RTHROTTLED`/`ESME_RMSGQFUL`; sending pauses this long.
+    Throttled(Duration),
 }
 
 /// The application side of sessions. One handler may serve many sessions.
@@ -172,6 +174,12 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// First pause after the peer answers `ESME_RTHROTTLED`/`ESME_RMSGQFUL`; it doubles while
+/// the peer keeps throttling, up to [`THROTTLE_PAUSE_MAX`].
+pub const THROTTLE_PAUSE_MIN: Duration = Duration::from_secs(1);
+/// Longest pause after throttling.
+pub const THROTTLE_PAUSE_MAX: Duration = Duration::from_secs(30);
+
 /// How long shutdown waits for our in-flight requests before it unbinds.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
@@ -204,7 +212,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         let mut waiters: HashMap<u64, oneshot::Sender<Result<Frame, SendFailure>>> = HashMap::new();
         let mut next_token: u64 = 1;
         let mut held: Option<SendRequest> = None;
+        // Sending pauses until this instant: the TPS window is used up, or the peer throttled us.
         let mut tps_until: Option<Instant> = None;
+        let mut throttle_backoff = THROTTLE_PAUSE_MIN;
         let mut draining: Option<Instant> = None;
         let mut shutdown_seen = false;
 
@@ -259,6 +269,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                     Event::Response { token, frame } => {
                         self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                        if matches!(frame.command_status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
+                            // The peer asks us to slow down: pause the whole stream, longer each
+                            // time it insists, and tell the application (which resends in order).
+                            let until = now() + throttle_backoff;
+                            tps_until = Some(tps_until.map_or(until, |t| t.max(until)));
+                            self.handler.on_event(&self.info, &LinkEvent::Throttled(throttle_backoff));
+                            throttle_backoff = (throttle_backoff * 2).min(THROTTLE_PAUSE_MAX);
+                        } else if frame.command_status.is_ok() {
+                            throttle_backoff = THROTTLE_PAUSE_MIN;
+                        }
                         if let Some(w) = waiters.remove(&token) {
                             let _ = w.send(Ok(frame));
                         }
@@ -322,6 +342,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             let can_send = draining.is_none()
                 && !shutdown_seen
                 && held.is_none()
+                && tps_until.is_none()
                 && self.session.is_bound()
                 && self.session.window_available();
             let can_read = inbound.len() < self.session.config().window_size.max(1);

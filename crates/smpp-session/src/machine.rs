@@ -518,7 +518,14 @@ impl Session {
                     self.transmit.push_back(Frame::with_status(seq, CommandStatus::ESME_RINVBNDSTS, resp));
                 }
             }
+            // A generic_nack with nothing pending is dropped (never answer a response).
             Pdu::GenericNack => {}
+            // No response exists for these (SMPP 3.4 §4.1.7, §4.12): never answer them. We do
+            // not take outbinds (client binds connect themselves), and alert_notification
+            // carries nothing the core needs.
+            Pdu::AlertNotification(_) | Pdu::Outbind(_) => {
+                tracing::debug!(id = frame.pdu.command_id(), "alert_notification/outbind ignored");
+            }
             other => {
                 // A request this session does not serve: answer with its own response when it
                 // has one, else generic_nack (SMPP 3.4 §2.8.2).

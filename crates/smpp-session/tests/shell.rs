@@ -314,3 +314,25 @@ async fn scripted_smsc_accept_refuse(listener: &tokio::net::TcpListener) -> Fram
     f.send(Frame::with_status(b.sequence_number, CommandStatus::ESME_RINVPASWD, Pdu::BindTransceiverResp(BindResp::default()))).await.unwrap();
     f
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_throttling_answer_pauses_the_whole_stream() {
+    let handler = Arc::new(TestHandler::default());
+    let registry = SessionRegistry::new();
+    let (mut peer, _task, _stop) = server(handler.clone(), registry.clone());
+    peer.send(Frame::new(1, Pdu::BindTransceiver(bind("partner", "pw")))).await.unwrap();
+    let _ = next(&mut peer).await;
+    let reg = registry.clone();
+    let first = tokio::spawn(async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await });
+    let d = next(&mut peer).await;
+    peer.send(Frame::with_status(d.sequence_number, CommandStatus::ESME_RTHROTTLED, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
+    assert_eq!(first.await.unwrap().unwrap().command_status, CommandStatus::ESME_RTHROTTLED);
+    let t0 = tokio::time::Instant::now();
+    let reg = registry.clone();
+    let second = tokio::spawn(async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await });
+    let d2 = next(&mut peer).await;
+    assert!(t0.elapsed() >= smpp_session::driver::THROTTLE_PAUSE_MIN, "sent again after {:?}", t0.elapsed());
+    peer.send(Frame::new(d2.sequence_number, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
+    assert!(second.await.unwrap().unwrap().command_status.is_ok());
+    assert!(handler.events.lock().unwrap().iter().any(|e| matches!(e, LinkEvent::Throttled(_))));
+}
