@@ -8,8 +8,8 @@
 #   3. cargo build --workspace --bins
 #   4. cargo test --workspace
 #   5. pytest -q tests/interop, against target/debug/smppgw
-# It stops at the first failure with a non-zero exit code. A pytest run that collects no test
-# fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test).
+# It exits non-zero when anything fails: at once when an install or the build fails, after the
+# interoperability tests when `cargo test` fails. A pytest run that collects no test fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,12 +18,15 @@ cd "$ROOT"
 VENV="$ROOT/tests/interop/.venv"
 NODE_DIR="$ROOT/tests/interop/node"
 
+REPORTED=0
 step() { printf '\n==> %s\n' "$*"; }
 fail() {
+  REPORTED=1
   printf '\nscripts/test.sh: FAILED: %s\n' "$*" >&2
   exit 1
 }
-trap 'rc=$?; [ $rc -eq 0 ] || printf "\nscripts/test.sh: stopped (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2' EXIT
+# Anything that fails without a message of its own (set -e) still says where it stopped.
+trap 'rc=$?; if [ "$rc" -ne 0 ] && [ "$REPORTED" = 0 ]; then printf "\nscripts/test.sh: FAILED (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2; fi' EXIT
 
 # ---- tools -----------------------------------------------------------------------------------
 command -v cargo >/dev/null 2>&1 || fail "cargo not found: install the Rust toolchain (rustup)"
@@ -77,8 +80,13 @@ step "cargo build --workspace --bins"
 cargo build --workspace --bins || fail "cargo build --workspace --bins"
 
 # ---- 4. Rust tests ---------------------------------------------------------------------------
+# A failure here is reported at the end: the interoperability tests still run, so that one run
+# tells everything.
+FAILED_STEPS=()
 step "cargo test --workspace"
-cargo test --workspace || fail "cargo test --workspace"
+if ! cargo test --workspace; then
+  FAILED_STEPS+=("cargo test --workspace")
+fi
 
 # ---- 5. interoperability tests ---------------------------------------------------------------
 export SMPPGW_BIN="${SMPPGW_BIN:-$ROOT/target/debug/smppgw}"
@@ -90,8 +98,11 @@ pytest_rc=$?
 set -e
 case "$pytest_rc" in
   0) ;;
-  5) fail "pytest collected no test in tests/interop" ;;
-  *) fail "pytest tests/interop (exit $pytest_rc)" ;;
+  5) FAILED_STEPS+=("pytest tests/interop: no test collected") ;;
+  *) FAILED_STEPS+=("pytest tests/interop (exit $pytest_rc)") ;;
 esac
 
+if [ "${#FAILED_STEPS[@]}" -ne 0 ]; then
+  fail "$(printf '%s; ' "${FAILED_STEPS[@]}")"
+fi
 step "all tests passed"

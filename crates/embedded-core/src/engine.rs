@@ -13,8 +13,12 @@ use core_bridge::api::{
     OutboundMessage, ReceiptInfo,
 };
 
+use crate::callbacks::{self, CallbackJob, Outbox};
+use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::config::{EmbeddedConfig, MoRoute, Route, RoutingTable};
+use crate::parts::Segments;
+use crate::send::{self, Api, BatchRecord, SendHistoryEntry, SendPart, SendRecord};
 use crate::error::CoreStoreError;
 use crate::ids;
 use crate::receipts::{self, state, Outcome};
@@ -68,6 +72,41 @@ pub(crate) struct Engine {
     clock: Arc<dyn Clock>,
     frontends: Mutex<BTreeMap<String, FrontendInfo>>,
     ids: Mutex<ulid::Generator>,
+    /// Send API clients.
+    pub(crate) clients: Clients,
+    /// Most segments of one send.
+    pub(crate) max_segments: u32,
+    /// Client binds a send may name besides the routes' `dest_smsc`.
+    known_dest: Vec<String>,
+    /// Status callbacks waiting for the dispatcher.
+    pub(crate) callbacks: Outbox,
+    /// Next concatenation reference (8-bit UDH).
+    udh_reference: std::sync::atomic::AtomicU8,
+}
+
+/// A checked send request, ready to be stored.
+pub(crate) struct SendPlan {
+    /// A batch id the client chose (Android API `id`), else a new one.
+    pub(crate) batch_id: Option<String>,
+    pub(crate) api: Api,
+    pub(crate) client: String,
+    /// `(number as given, destination digits, client bind)` per recipient.
+    pub(crate) recipients: Vec<(String, String, String)>,
+    pub(crate) from: String,
+    pub(crate) source: core_bridge::api::Address,
+    pub(crate) text: String,
+    pub(crate) segments: Segments,
+    pub(crate) reference: Option<String>,
+    pub(crate) callback_url: Option<String>,
+    pub(crate) validity_period: String,
+}
+
+/// What storing a send did.
+pub(crate) enum Stored {
+    /// A new batch and its sends.
+    New(BatchRecord, Vec<SendRecord>),
+    /// The batch id existed already (same client): nothing new was stored.
+    Existing(BatchRecord),
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -86,7 +125,28 @@ impl Engine {
             clock,
             frontends: Mutex::new(BTreeMap::new()),
             ids: Mutex::new(ulid::Generator::new()),
+            clients: Clients::new(&config.api_clients),
+            max_segments: config.max_segments,
+            known_dest: config.known_dest_smsc.clone(),
+            callbacks: Outbox::new(callbacks::Settings {
+                max_attempts: config.callback_max_attempts,
+                retry_base: config.callback_retry_base,
+                timeout: config.callback_timeout,
+            }),
+            udh_reference: std::sync::atomic::AtomicU8::new(
+                (core_bridge::api::now_ms() % 251) as u8,
+            ),
         }
+    }
+
+    /// Whether `name` is a client bind a send may name: a known bind or a route's target.
+    pub(crate) fn dest_known(&self, name: &str) -> bool {
+        self.known_dest.iter().any(|d| d == name) || self.routes().has_dest(name)
+    }
+
+    /// The client bind the MT routes give `number`.
+    pub(crate) fn route_mt(&self, number: &str) -> Option<String> {
+        self.routes().route_mt(number).map(str::to_string)
     }
 
     pub(crate) fn now(&self) -> u64 {
@@ -143,8 +203,10 @@ impl Engine {
                 status: AcceptStatus::Stored,
             });
         }
+        let jobs = self.settle_sends(&mut tx, now)?;
         let changed = !tx.is_empty();
         tx.commit()?;
+        self.callbacks.push(jobs);
         Ok((answers, changed))
     }
 
@@ -288,7 +350,7 @@ impl Engine {
             (None, Some(s)) => format!("message_state {s}"),
             (None, None) => "without state".to_string(),
         };
-        if mt.message.direction != Direction::Mt || mt.origin != Origin::Gateway {
+        if mt.message.direction != Direction::Mt || mt.origin == Origin::Core {
             mt.note(now, format!("receipt {label} ({via}) ignored: not an MT"));
         } else if mt.status.is_final() {
             mt.note(
@@ -306,7 +368,9 @@ impl Engine {
                     }
                     mt.push(status, now, format!("receipt {label} ({via})"));
                     let delivered = status == MessageStatus::Delivered;
-                    if receipts::wants_receipt(mt.message.registered_delivery, delivered) {
+                    if mt.origin == Origin::Gateway
+                        && receipts::wants_receipt(mt.message.registered_delivery, delivered)
+                    {
                         let err = info
                             .err
                             .as_deref()
@@ -435,7 +499,9 @@ impl Engine {
                 }
             }
         }
+        let jobs = self.settle_sends(&mut tx, now)?;
         tx.commit()?;
+        self.callbacks.push(jobs);
         Ok(outcome)
     }
 
@@ -667,6 +733,254 @@ impl Engine {
         Ok(())
     }
 
+    // ----- send API --------------------------------------------------------------------------
+
+    /// Stores a checked send request: a batch, one send per recipient, one queued MT per
+    /// segment of each send. One transaction.
+    pub(crate) fn submit_send(&self, plan: SendPlan) -> Result<Stored, CoreStoreError> {
+        let _guard = self.store.lock();
+        let now = self.now();
+        let mut tx = self.store.begin();
+        let batch_id = match plan.batch_id {
+            Some(id) => {
+                if let Some(existing) = get_json::<BatchRecord>(&tx, TreeId::Batches, &id)? {
+                    return Ok(Stored::Existing(existing));
+                }
+                id
+            }
+            None => self.new_id(),
+        };
+        let total = plan.segments.count();
+        let mut batch = BatchRecord {
+            id: batch_id.clone(),
+            client: plan.client.clone(),
+            api: plan.api,
+            created_at_ms: now,
+            sends: Vec::new(),
+        };
+        let mut sends = Vec::new();
+        for (to, digits, dest) in plan.recipients {
+            let send_id = self.new_id();
+            let reference = self
+                .udh_reference
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut parts = Vec::with_capacity(total);
+            for index in 0..total {
+                let (payload, esm_class) = plan.segments.part(index, reference);
+                let part_text = plan.segments.chunks[index].1.clone();
+                let message = core_bridge::api::InboundMessage {
+                    id: self.new_id(),
+                    direction: Direction::Mt,
+                    bind_name: format!("api:{}", plan.client),
+                    bind_mode: core_bridge::api::BindMode::Server,
+                    system_id: plan.client.clone(),
+                    frontend: "http-send-api".into(),
+                    service_type: String::new(),
+                    source: plan.source.clone(),
+                    destination: core_bridge::api::Address {
+                        addr: digits.clone(),
+                        ton: 1,
+                        npi: 1,
+                    },
+                    esm_class,
+                    protocol_id: 0,
+                    priority_flag: 0,
+                    schedule_delivery_time: String::new(),
+                    validity_period: plan.validity_period.clone(),
+                    registered_delivery: 1,
+                    data_coding: plan.segments.data_coding,
+                    text: Some(part_text),
+                    payload: core_bridge::api::Base64Bytes(payload),
+                    tlvs: Vec::new(),
+                    receipt: None,
+                    segment: (total > 1).then(|| core_bridge::api::SegmentInfo {
+                        reference: u16::from(reference),
+                        total: total.min(255) as u8,
+                        seqnum: (index + 1).min(255) as u8,
+                    }),
+                    received_at_ms: now,
+                };
+                let mut rec = new_record(message, Origin::Api);
+                rec.send_id = Some(send_id.clone());
+                rec.push(
+                    MessageStatus::Queued,
+                    now,
+                    format!(
+                        "send {send_id} part {} of {total} from API client {}; queued for {dest}",
+                        index + 1,
+                        plan.client
+                    ),
+                );
+                enqueue(&mut tx, &QueueName::Dest(dest.clone()), &rec.message.id, now);
+                rec.dest_smsc = Some(dest.clone());
+                parts.push(SendPart {
+                    id: rec.message.id.clone(),
+                    seqnum: (index + 1) as u32,
+                    status: MessageStatus::Queued,
+                    smsc_message_id: None,
+                    reason: None,
+                });
+                tx.put_record(rec);
+            }
+            let send = SendRecord {
+                id: send_id.clone(),
+                batch_id: batch_id.clone(),
+                client: plan.client.clone(),
+                to: to.clone(),
+                from: plan.from.clone(),
+                reference: plan.reference.clone(),
+                callback_url: plan.callback_url.clone(),
+                dest_smsc: dest.clone(),
+                data_coding: plan.segments.data_coding,
+                segments: total as u32,
+                status: MessageStatus::Queued,
+                reason: None,
+                created_at_ms: now,
+                updated_at_ms: now,
+                history: vec![SendHistoryEntry {
+                    status: MessageStatus::Queued,
+                    at_ms: now,
+                    detail: format!("accepted from {}: {total} segment(s) queued for {dest}", plan.client),
+                    smsc_message_ids: Vec::new(),
+                }],
+                parts,
+            };
+            put_json(&mut tx, TreeId::Sends, &send_id, &send)?;
+            batch.sends.push((to, send_id));
+            sends.push(send);
+        }
+        // The parts were just written as queued: nothing to settle.
+        let _ = tx.take_touched_sends();
+        put_json(&mut tx, TreeId::Batches, &batch_id, &batch)?;
+        tx.commit()?;
+        tracing::info!(batch = %batch_id, client = %batch.client, recipients = sends.len(), segments = total, "send accepted");
+        Ok(Stored::New(batch, sends))
+    }
+
+    /// Recomputes the status of every send whose parts this operation wrote; answers the
+    /// callbacks of those whose status changed.
+    fn settle_sends(&self, tx: &mut Tx<'_>, now: u64) -> Result<Vec<CallbackJob>, CoreStoreError> {
+        let mut jobs = Vec::new();
+        for send_id in tx.take_touched_sends() {
+            let Some(mut send) = get_json::<SendRecord>(tx, TreeId::Sends, &send_id)? else {
+                continue;
+            };
+            for part in &mut send.parts {
+                if let Some(rec) = tx.record(&part.id)? {
+                    part.status = match rec.status {
+                        MessageStatus::Leased => MessageStatus::Queued,
+                        s => s,
+                    };
+                    part.smsc_message_id = rec.smsc_message_id.clone();
+                    part.reason = rec.reason.clone().or_else(|| {
+                        rec.carrier_receipt.as_ref().and_then(|r| {
+                            (rec.status.is_final() && rec.status != MessageStatus::Delivered).then(
+                                || {
+                                    format!(
+                                        "receipt {} err {}",
+                                        r.stat.as_deref().unwrap_or("-"),
+                                        r.err.as_deref().unwrap_or("-")
+                                    )
+                                },
+                            )
+                        })
+                    });
+                }
+            }
+            let (status, reason) = send::aggregate(&send.parts);
+            if status != send.status && !send.status.is_final() {
+                let previous = send.status;
+                let ids = send.smsc_message_ids();
+                let detail = match (&reason, status) {
+                    (Some(r), _) => r.clone(),
+                    (None, MessageStatus::Submitted) => {
+                        format!("accepted by the carrier on {}", send.dest_smsc)
+                    }
+                    (None, MessageStatus::Delivered) => "delivered (carrier receipt)".into(),
+                    (None, s) => s.to_string(),
+                };
+                send.status = status;
+                send.reason = reason.clone();
+                send.updated_at_ms = now;
+                send.history.push(SendHistoryEntry {
+                    status,
+                    at_ms: now,
+                    detail: detail.clone(),
+                    smsc_message_ids: ids.clone(),
+                });
+                if let Some(url) = &send.callback_url {
+                    jobs.push(CallbackJob {
+                        send_id: send.id.clone(),
+                        url: url.clone(),
+                        body: serde_json::json!({
+                            "id": send.id,
+                            "batch_id": send.batch_id,
+                            "reference": send.reference,
+                            "to": send.to,
+                            "status": status,
+                            "previous_status": previous,
+                            "segments": send.segments,
+                            "smsc_message_ids": ids,
+                            "reason": reason,
+                            "detail": detail,
+                            "at_ms": now,
+                        }),
+                    });
+                }
+                tracing::info!(send = %send.id, %previous, %status, "send status changed");
+            }
+            put_json(tx, TreeId::Sends, &send_id, &send)?;
+        }
+        Ok(jobs)
+    }
+
+    /// One send.
+    pub(crate) fn send_record(&self, id: &str) -> Result<Option<SendRecord>, CoreStoreError> {
+        let tx = self.store.begin();
+        get_json(&tx, TreeId::Sends, id)
+    }
+
+    /// One batch and its sends.
+    pub(crate) fn batch(
+        &self,
+        id: &str,
+    ) -> Result<Option<(BatchRecord, Vec<SendRecord>)>, CoreStoreError> {
+        let tx = self.store.begin();
+        let Some(batch) = get_json::<BatchRecord>(&tx, TreeId::Batches, id)? else {
+            return Ok(None);
+        };
+        let mut sends = Vec::new();
+        for (_, send_id) in &batch.sends {
+            if let Some(s) = get_json(&tx, TreeId::Sends, send_id)? {
+                sends.push(s);
+            }
+        }
+        Ok(Some((batch, sends)))
+    }
+
+    /// The newest batches of `client` made through `api`, at most `limit`.
+    pub(crate) fn batches_of(
+        &self,
+        client: &str,
+        api: Api,
+        limit: usize,
+    ) -> Result<Vec<(BatchRecord, Vec<SendRecord>)>, CoreStoreError> {
+        let mut out = Vec::new();
+        for item in self.store.tree(TreeId::Batches).iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
+            let batch: BatchRecord = decode_json(&k, &v)?;
+            if batch.client == client && batch.api == api {
+                if let Some(found) = self.batch(&batch.id)? {
+                    out.push(found);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     // ----- reading ---------------------------------------------------------------------------
 
     /// One record, with the status as seen now.
@@ -780,6 +1094,34 @@ impl Engine {
     }
 }
 
+fn decode_json<T: serde::de::DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, CoreStoreError> {
+    serde_json::from_slice(v).map_err(|e| CoreStoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(
+    tx: &Tx<'_>,
+    tree: TreeId,
+    key: &str,
+) -> Result<Option<T>, CoreStoreError> {
+    tx.get(tree, key.as_bytes())?
+        .map(|v| decode_json(key.as_bytes(), &v))
+        .transpose()
+}
+
+fn put_json<T: serde::Serialize>(
+    tx: &mut Tx<'_>,
+    tree: TreeId,
+    key: &str,
+    value: &T,
+) -> Result<(), CoreStoreError> {
+    let v = serde_json::to_vec(value).map_err(|e| CoreStoreError::storage("encode", e))?;
+    tx.put(tree, key.as_bytes().to_vec(), v);
+    Ok(())
+}
+
 fn new_record(message: InboundMessage, origin: Origin) -> MessageRecord {
     MessageRecord {
         message,
@@ -797,6 +1139,7 @@ fn new_record(message: InboundMessage, origin: Origin) -> MessageRecord {
         original_id: None,
         partner_receipt_id: None,
         history: Vec::new(),
+        send_id: None,
     }
 }
 

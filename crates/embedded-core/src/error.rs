@@ -31,6 +31,9 @@ pub enum CoreStoreError {
         /// What sled said.
         reason: String,
     },
+    /// The configuration was refused (see [`crate::EmbeddedConfig::validate`]).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A stored value does not decode (written by an incompatible version, or damaged).
     #[error("embedded core: stored value {key:?} does not decode: {reason}")]
     Corrupt {

@@ -51,20 +51,29 @@ const CLAIM_MAX_WAIT_MS: u32 = 30_000;
 pub(crate) struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Extra answer headers (`WWW-Authenticate`, `Retry-After`).
+    headers: Vec<(axum::http::HeaderName, String)>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: impl Into<String>, field: Option<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, error: impl Into<String>, field: Option<String>) -> Self {
         ApiError {
             status,
             body: ErrorBody {
                 error: error.into(),
                 field,
             },
+            headers: Vec::new(),
         }
     }
 
-    fn bad(error: impl Into<String>, field: &str) -> Self {
+    /// Adds an answer header.
+    pub(crate) fn with_header(mut self, name: axum::http::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn bad(error: impl Into<String>, field: &str) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, error, Some(field.to_string()))
     }
 }
@@ -82,11 +91,17 @@ impl From<CoreStoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut r = (self.status, Json(self.body)).into_response();
+        for (name, value) in self.headers {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                r.headers_mut().append(name, v);
+            }
+        }
+        r
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The router of every call, over `engine`.
 pub(crate) fn router(engine: Arc<Engine>) -> Router {
@@ -100,13 +115,14 @@ pub(crate) fn router(engine: Arc<Engine>) -> Router {
         .route(PATH_REGISTER, post(register))
         .route(PATH_FRONTENDS, get(frontends))
         .route(PATH_STATS, get(stats))
+        .merge(crate::send_http::routes())
         .fallback(no_such_path)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(engine)
 }
 
 /// Runs `f` on a blocking thread (sled may do disk I/O).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     engine: &Arc<Engine>,
     f: impl FnOnce(&Engine) -> Result<T, CoreStoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -124,13 +140,13 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn flush(engine: &Engine) -> Result<(), ApiError> {
+pub(crate) async fn flush(engine: &Engine) -> Result<(), ApiError> {
     engine.store.flush().await.map_err(ApiError::from)
 }
 
 // ----- JSON parsing --------------------------------------------------------------------------
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -210,7 +226,7 @@ fn join(prefix: &str, field: &str) -> String {
 }
 
 /// Deserialises `v` as `T`; the error names the field at fault, under `prefix`.
-fn parse_as<T: DeserializeOwned>(v: &Value, prefix: &str, what: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_as<T: DeserializeOwned>(v: &Value, prefix: &str, what: &str) -> Result<T, ApiError> {
     T::deserialize(v).map_err(|e| {
         let field = match culprit::<T>(v, &e) {
             Some(f) => Some(join(prefix, &f)),
@@ -485,6 +501,14 @@ async fn list_messages(
 
 async fn stats(State(engine): State<Arc<Engine>>) -> ApiResult<Stats> {
     Ok(Json(blocking(&engine, |e| e.stats()).await?))
+}
+
+/// The router of the send API calls only, over `engine`.
+pub(crate) fn send_router(engine: Arc<Engine>) -> Router {
+    crate::send_http::routes()
+        .fallback(no_such_path)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(engine)
 }
 
 async fn no_such_path(uri: Uri) -> ApiError {

@@ -16,6 +16,11 @@
 //! | `engine` | hand-over, routing, claims and leases, events, retries, correlation |
 //! | `http` | the axum router ([`EmbeddedCore::router`]) and error answers |
 //! | `views` | JSON answers of the operator calls ([`MessageList`], [`Stats`], [`FrontendList`]) |
+//! | `clients` | [`ApiClient`]: send API credentials, senders, rate limit (token bucket) |
+//! | `send` | [`SendRecord`]: one recipient of a send, its parts and aggregate status |
+//! | `parts` | cutting a text into GSM 03.38 / UCS-2 segments with concatenation UDH |
+//! | `send_http` | the send API handlers, Android SMS gateway compatible calls included |
+//! | `callbacks` | status callbacks: ordered per send, retried with backoff |
 //!
 //! # Calls
 //!
@@ -26,6 +31,18 @@
 //! ([`MessageList`], newest first, default limit 100), `GET /api/v1/stats` ([`Stats`]) and
 //! `GET /api/v1/frontends` ([`FrontendList`]). Errors answer an `ErrorBody`: 400 naming the
 //! field at fault, 404 for an unknown message id, 503 when the store fails (retryable).
+//!
+//! The send API (`docs/http-api.md`), for alerting systems, on the same router:
+//! `POST /api/v1/send` `{to: [E.164…], text, from?, dest_smsc?, callback_url?, reference?}`
+//! (202: one id per recipient and the number of segments), `GET /api/v1/send/{id}`
+//! ([`SendRecord`]: aggregate status and history), and the Android SMS gateway compatible
+//! `POST /3rdparty/v1/message` `{message, phoneNumbers}`, `GET /3rdparty/v1/message[/{id}]`.
+//! Each call authenticates an [`ApiClient`] (Basic, Bearer or `X-API-Key`; else 401 with
+//! `WWW-Authenticate`, a warning and `smppgw_http_auth_failures_total{client}`), checks its
+//! input (400/403 naming the field) and its rate limit (429 with `Retry-After`). Each segment
+//! of each recipient becomes a queued MT (`origin` `api`, `registered_delivery` 1, UDH and
+//! `esm_class` 0x40 when concatenated) that the gateway claims like any other; the carrier's
+//! receipts update the send, and `callback_url` gets every status change.
 //!
 //! # What it does
 //!
@@ -50,16 +67,23 @@
 //! | `queues` | `d`/`s` + bind name + `0x00` + message id | claimable-from time (8 bytes BE ms) + state byte |
 //! | `smsc_ids` | client bind + `0x00` + form (`X` as written, `D` decimal value, `H` hex value) + carrier id | MT id |
 //! | `orphans` | client bind + `0x00` + form + carrier id + `0x00` + receipt id | empty |
+//! | `sends` | send id | [`SendRecord`] as JSON |
+//! | `batches` | batch id (one send request) | its client, API and `(recipient, send id)` list as JSON |
 #![deny(missing_docs)]
 
+mod callbacks;
+mod clients;
 mod clock;
 mod config;
 mod engine;
 mod error;
 mod http;
 mod ids;
+mod parts;
 mod receipts;
 mod record;
+mod send;
+mod send_http;
 mod store;
 mod views;
 
@@ -67,8 +91,10 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use clients::ApiClient;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{EmbeddedConfig, MoRoute, Route};
+pub use config::{ConfigError, EmbeddedConfig, MoRoute, Route};
+pub use send::{SendHistoryEntry, SendPart, SendRecord};
 pub use error::CoreStoreError;
 pub use record::{HistoryEntry, MessageRecord, MessageStatus, Origin};
 pub use views::{FrontendInfo, FrontendList, MessageList, QueueStats, Stats};
@@ -108,6 +134,7 @@ impl EmbeddedCore {
         config: EmbeddedConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CoreStoreError> {
+        config.validate()?;
         let store = Store::open(dir)?;
         tracing::info!(path = %dir.display(), routes = config.routes.len(), mo_routes = config.mo_routes.len(), "embedded core opened");
         Ok(EmbeddedCore {
@@ -115,10 +142,29 @@ impl EmbeddedCore {
         })
     }
 
-    /// The axum router serving the API (paths of `core_bridge::api`, plus the operator calls
-    /// listed in the crate docs). No socket: testable with `tower::ServiceExt::oneshot`.
+    /// The axum router serving the API (paths of `core_bridge::api`, the operator calls and
+    /// the send API listed in the crate docs). No socket: testable with
+    /// `tower::ServiceExt::oneshot`. Called within a tokio runtime, it also starts the
+    /// dispatcher of status callbacks (once per core).
     pub fn router(&self) -> axum::Router {
+        self.engine.callbacks.start();
         http::router(Arc::clone(&self.engine))
+    }
+
+    /// The router of the send API alone (`/api/v1/send…`, `/3rdparty/v1/message…`), for a
+    /// listener reachable by API clients that must not reach the core API. Starts the
+    /// callback dispatcher as [`router`](Self::router) does.
+    pub fn send_router(&self) -> axum::Router {
+        self.engine.callbacks.start();
+        http::send_router(Arc::clone(&self.engine))
+    }
+
+    /// The send `id` of the send API (as `GET /api/v1/send/{id}` answers it), `None` if
+    /// unknown. Reads sled on the calling thread.
+    ///
+    /// Errors: [`CoreStoreError::Storage`] or [`CoreStoreError::Corrupt`].
+    pub fn send_record(&self, id: &str) -> Result<Option<SendRecord>, CoreStoreError> {
+        self.engine.send_record(id)
     }
 
     /// Replaces the MT and MO routes. Applies to messages handed over from now on; queued

@@ -172,6 +172,7 @@ pub(crate) fn partner_receipt(
         original_id: Some(m.id.clone()),
         partner_receipt_id: None,
         history: Vec::new(),
+        send_id: None,
     };
     rec.push(
         MessageStatus::Queued,

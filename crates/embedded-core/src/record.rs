@@ -100,6 +100,9 @@ pub enum Origin {
     Gateway,
     /// Made by the core: a delivery receipt queued for a partner.
     Core,
+    /// Made by the core for the HTTP send API: one part of a send ([`MessageRecord::send_id`]).
+    /// Its receipts update the send's status; no receipt is queued for a partner.
+    Api,
 }
 
 /// One step of a message's life.
@@ -163,6 +166,10 @@ pub struct MessageRecord {
     /// Every step, oldest first.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// For a part of a send made by the HTTP send API ([`Origin::Api`]): the send's id
+    /// (`GET /api/v1/send/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_id: Option<String>,
 }
 
 impl MessageRecord {

@@ -9,6 +9,8 @@
 //! | `queues` | `d` or `s`, bind name, `0x00`, message id | [`QueueEntry`]: 8-byte big-endian `available_at_ms`, 1 state byte |
 //! | `smsc_ids` | client bind, `0x00`, form byte, carrier id | MT message id |
 //! | `orphans` | client bind, `0x00`, form byte, carrier id, `0x00`, receipt id | empty |
+//! | `sends` | send id (one recipient of a send API request) | [`crate::send::SendRecord`] as JSON |
+//! | `batches` | batch id (one send API request) | [`crate::send::BatchRecord`] as JSON |
 //!
 //! `queues` holds one entry per message that waits to be sent or is leased; `d` keys are the
 //! MT queues of client binds (`dest_smsc`), `s` keys the MO/receipt queues of server binds
@@ -17,7 +19,7 @@
 //! the record. The form byte of the id trees is `X` (the id as written), `D` (the id read as a
 //! decimal number) or `H` (read as hexadecimal), see [`crate::ids`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -33,12 +35,16 @@ pub(crate) enum TreeId {
     Queues = 1,
     SmscIds = 2,
     Orphans = 3,
+    Sends = 4,
+    Batches = 5,
 }
 
 /// sled's page cache limit (its default is 1 GiB, too much for a component of the gateway).
 const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
-const TREE_NAMES: [&str; 4] = ["messages", "queues", "smsc_ids", "orphans"];
+const TREE_NAMES: [&str; 6] = [
+    "messages", "queues", "smsc_ids", "orphans", "sends", "batches",
+];
 
 /// A queue: the MT queue of a client bind, or the MO/receipt queue of a server bind.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,7 +134,7 @@ impl QueueEntry {
 pub(crate) struct Store {
     path: PathBuf,
     db: sled::Db,
-    trees: [sled::Tree; 4],
+    trees: [sled::Tree; 6],
     /// Serialises every read-modify-write of the store (hand-over, claim, events), so that a
     /// [`Tx`] never conflicts and two claims never lease the same message.
     lock: Mutex<()>,
@@ -153,6 +159,8 @@ impl Store {
             open(TREE_NAMES[1])?,
             open(TREE_NAMES[2])?,
             open(TREE_NAMES[3])?,
+            open(TREE_NAMES[4])?,
+            open(TREE_NAMES[5])?,
         ];
         Ok(Store {
             path: dir.to_path_buf(),
@@ -183,6 +191,7 @@ impl Store {
             store: self,
             records: BTreeMap::new(),
             raw: BTreeMap::new(),
+            touched_sends: BTreeSet::new(),
         }
     }
 
@@ -236,6 +245,8 @@ pub(crate) struct Tx<'s> {
     store: &'s Store,
     records: BTreeMap<String, MessageRecord>,
     raw: BTreeMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
+    /// Sends (send API) one of whose parts this operation wrote.
+    touched_sends: BTreeSet<String>,
 }
 
 impl Tx<'_> {
@@ -260,6 +271,9 @@ impl Tx<'_> {
 
     /// Stages a record write.
     pub(crate) fn put_record(&mut self, rec: MessageRecord) {
+        if let Some(send) = &rec.send_id {
+            self.touched_sends.insert(send.clone());
+        }
         self.records.insert(rec.message.id.clone(), rec);
     }
 
@@ -306,6 +320,11 @@ impl Tx<'_> {
         self.raw.insert((t, key), None);
     }
 
+    /// The sends one of whose parts was written so far, forgetting them.
+    pub(crate) fn take_touched_sends(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.touched_sends)
+    }
+
     /// True when nothing was staged.
     pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty() && self.raw.is_empty()
@@ -318,6 +337,7 @@ impl Tx<'_> {
             store,
             records,
             mut raw,
+            ..
         } = self;
         for (id, rec) in records {
             let json =

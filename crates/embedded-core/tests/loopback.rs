@@ -59,6 +59,7 @@ async fn the_gateway_client_drives_a_whole_mt_with_its_receipt() {
         source_smsc: None,
         limit: 10,
         lease_seconds: None,
+        wait_ms: None,
     };
     let claimed = client.claim(&req).await.unwrap().messages;
     assert_eq!(claimed.len(), 1);
@@ -105,6 +106,7 @@ async fn the_gateway_client_drives_a_whole_mt_with_its_receipt() {
             source_smsc: None,
             limit: 1,
             lease_seconds: None,
+            wait_ms: None,
         })
         .await
         .unwrap_err();

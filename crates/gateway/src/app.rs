@@ -2,9 +2,9 @@
 //! (staggered 500 ms apart), the queue workers, registration heartbeats, metrics and the admin
 //! API, and stops them in order on SIGTERM.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -12,14 +12,14 @@ use core_bridge::api::{now_ms, BindMode, ClaimRequest, Event, EventKind, Fronten
 use core_bridge::CoreClient;
 use smpp_codec::pdu::Pdu;
 use smpp_codec::status::CommandStatus;
-use smpp_session::{spawn_client, ClientConfig, ClientHandle, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionRegistry};
+use smpp_session::{ClientConfig, ClientHandle, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionRegistry};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{secs_opt, ClientBind, Config};
 use crate::convert;
 use crate::handover::{EventSink, Handover};
-use crate::peers::{ClientSide, ServerSide};
+use crate::peers::ServerSide;
 use crate::telemetry::{self, BindLabels};
 
 /// Delay between the starts of two client binds (seed: staggered start, 500 ms).
@@ -30,6 +30,18 @@ pub const HEARTBEAT: Duration = Duration::from_secs(60);
 /// Shared state of the running gateway.
 pub struct Gateway {
     config: RwLock<Arc<Config>>,
+    /// The file and the operators' overrides the configuration in force was built from.
+    pub(crate) source: tokio::sync::Mutex<crate::supervisor::ConfigSource>,
+    /// The binds running now.
+    pub(crate) runtimes: tokio::sync::Mutex<crate::supervisor::Runtimes>,
+    /// Serializes configuration changes.
+    pub(crate) apply_lock: tokio::sync::Mutex<()>,
+    /// The embedded core, when `api_base_url = "embedded"`.
+    pub(crate) embedded: Option<embedded_core::EmbeddedCore>,
+    /// Every long-running task (workers, listeners).
+    pub(crate) tasks: tokio_util::task::TaskTracker,
+    /// When the gateway started.
+    pub started: Instant,
     /// The core's client.
     pub core: CoreClient,
     /// Coalescing hand-over of received messages.
@@ -39,7 +51,6 @@ pub struct Gateway {
     /// Bound server sessions.
     pub registry: SessionRegistry,
     hostname: String,
-    clients: Mutex<HashMap<String, Arc<ClientHandle>>>,
     /// Cancelled on shutdown.
     pub shutdown: CancellationToken,
 }
@@ -55,17 +66,14 @@ impl Gateway {
         format!("{}_{}", self.hostname, peer)
     }
 
-    /// The handle of client bind `name`, if running.
-    pub fn client(&self, name: &str) -> Option<Arc<ClientHandle>> {
-        self.clients.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    /// Replace the configuration in force (readers see the new one from their next read).
+    pub(crate) fn set_config(&self, c: Config) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
     }
 
-    /// Names and link states of the running client binds.
-    pub fn client_states(&self) -> Vec<(String, smpp_session::LinkStatus)> {
-        let map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<_> = map.iter().map(|(k, h)| (k.clone(), h.status())).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
+    /// The handle of client bind `name`, if running.
+    pub async fn client(&self, name: &str) -> Option<Arc<ClientHandle>> {
+        self.runtimes.lock().await.clients.get(name).map(|r| r.handle.clone())
     }
 }
 
@@ -127,23 +135,37 @@ pub struct Running {
     pub admin_addr: Option<SocketAddr>,
     /// The simulator's SMPP address, when `[simulator]` is configured.
     pub sim_addr: Option<SocketAddr>,
-    tasks: tokio_util::task::TaskTracker,
     sim: Option<smsc_sim::SimHandle>,
     embedded: Option<embedded_core::EmbeddedCore>,
 }
 
-/// Start everything and run until SIGTERM/SIGINT.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let running = start(config).await?;
-    wait_for_signal().await;
+/// Start everything from the file at `path` and run until SIGTERM/SIGINT; SIGHUP re-reads the
+/// file.
+pub async fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
+    let running = start_from(config, Some(path)).await?;
+    wait_for_signal(&running.gw).await;
     running.stop().await;
     Ok(())
 }
 
-/// Start everything; returns once every listener is bound (client binds connect in the
-/// background, so a carrier that is down does not hold the start).
+/// Start everything from a configuration that came from no file (tests).
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    start_from(config, None).await
+}
+
+/// Start everything; returns once every listener is bound (client binds connect in the
+/// background, so a carrier that is down does not hold the start). The operators' peer
+/// overrides under `data_dir` are laid over `file`.
+pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<Running> {
     let started = Instant::now();
+    let overrides_path = crate::supervisor::PeerOverrides::path(&file.data_dir);
+    let overrides = crate::supervisor::PeerOverrides::load(&overrides_path).map_err(|e| anyhow::anyhow!("peer overrides: {e}"))?;
+    let config = overrides.apply(&file);
+    let problems = config.validate();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow::bail!("{} with the run-time peer edits of {}: {}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), overrides_path.display(), list.join("; "));
+    }
     let shutdown = CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
 
@@ -209,12 +231,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     let gw = Arc::new(Gateway {
         config: RwLock::new(Arc::new(config.clone())),
+        source: tokio::sync::Mutex::new(crate::supervisor::ConfigSource { path, file, overrides }),
+        runtimes: tokio::sync::Mutex::new(Default::default()),
+        apply_lock: tokio::sync::Mutex::new(()),
+        embedded: embedded.clone(),
+        tasks: tasks.clone(),
+        started,
         handover: Handover::start(core.clone()),
         events: EventSink::start(core.clone()),
         core,
         registry: SessionRegistry::new(),
         hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
-        clients: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
     });
 
@@ -231,23 +258,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let server_handler = Arc::new(ServerSide::new(gw.clone()));
     tasks.spawn(smpp_session::serve(listener, lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
-    for b in config.server_binds.iter() {
-        let labels = BindLabels::server(&b.name, &b.system_id);
-        labels.set(telemetry::CONNECTION_STATUS, 0.0);
-        let poll = poll_interval(&config, b.queue_check_frequency);
-        tasks.spawn(queue_worker(gw.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000));
-    }
 
-    // Client binds, 500 ms apart.
-    for (i, b) in config.binds.iter().filter(|b| b.enabled).enumerate() {
-        let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
-        labels.set(telemetry::CONNECTION_STATUS, 0.0);
-        let handler = Arc::new(ClientSide { gw: gw.clone(), name: b.name.clone(), labels: labels.clone() });
-        let handle = Arc::new(spawn_client(client_config(b, STAGGER * i as u32, config.max_pdu_len), handler, &shutdown));
-        gw.clients.lock().unwrap_or_else(|p| p.into_inner()).insert(b.name.clone(), handle.clone());
-        let poll = poll_interval(&config, b.queue_check_frequency);
-        tasks.spawn(queue_worker(gw.clone(), b.name.clone(), Target::Carrier(handle), labels, b.window_size, poll, b.tps_limit.max(1) as usize));
-    }
+    // Binds and their queue workers; client binds start 500 ms apart.
+    gw.apply(config.clone(), true).await;
 
     tasks.spawn(heartbeat(gw.clone()));
     tasks.spawn(uptime(gw.clone()));
@@ -256,7 +269,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let addr = format!("{}:{}", config.admin.host, config.admin.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("admin API cannot listen on {addr}"))?;
         admin_addr = Some(listener.local_addr()?);
-        let app = crate::admin::router(gw.clone(), started);
+        let app = crate::admin::router(gw.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
@@ -265,7 +278,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     tasks.close();
     let sim_addr = sim.as_ref().map(|s| s.smpp_addr);
-    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, tasks, sim, embedded })
+    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, sim, embedded })
 }
 
 impl Running {
@@ -276,14 +289,11 @@ impl Running {
 
     /// Stop: every session unbinds (bounded), workers end, the embedded core flushes.
     pub async fn stop(self) {
-        let Running { gw, tasks, sim, embedded, .. } = self;
+        let Running { gw, sim, embedded, .. } = self;
+        let tasks = gw.tasks.clone();
         tracing::info!("shutting down: unbinding every session");
         gw.shutdown.cancel();
-        let clients: Vec<Arc<ClientHandle>> = gw.clients.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        let unbound = futures::future::join_all(clients.iter().map(|h| h.wait_stopped()));
-        if tokio::time::timeout(Duration::from_secs(20), unbound).await.is_err() {
-            tracing::warn!("some client binds did not unbind within 20 s");
-        }
+        gw.stop_all_clients().await;
         if tokio::time::timeout(Duration::from_secs(20), tasks.wait()).await.is_err() {
             tracing::warn!("some tasks did not stop within 20 s");
         }
@@ -299,42 +309,50 @@ impl Running {
     }
 }
 
-async fn wait_for_signal() {
+async fn wait_for_signal(gw: &Arc<Gateway>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        // SIGHUP must never kill the gateway; re-reading the file comes with run-time peer
-        // edits, until then it is logged and ignored.
+        // SIGHUP re-reads the file (systemd's ExecReload); it never stops the gateway.
         let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
         loop {
             tokio::select! {
                 _ = term.recv() => return,
                 _ = tokio::signal::ctrl_c() => return,
-                _ = hup.recv() => tracing::warn!("SIGHUP received: configuration reload is not supported yet; restart to apply changes"),
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: re-reading the configuration file");
+                    if let Err(problems) = gw.reload_file().await {
+                        for p in problems {
+                            tracing::error!("configuration not reloaded: {p}");
+                        }
+                    }
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = gw;
         let _ = tokio::signal::ctrl_c().await;
     }
 }
 
-fn poll_interval(config: &Config, qcf: Option<u64>) -> Duration {
+/// The poll interval of a bind: its `queue_check_frequency`, else `smpp_poll_interval`.
+pub(crate) fn poll_interval(config: &Config, qcf: Option<u64>) -> Duration {
     Duration::from_millis(qcf.unwrap_or(config.smpp_poll_interval).max(1))
 }
 
-async fn sleep_or_stop(gw: &Gateway, d: Duration) -> bool {
+async fn sleep_or_stop(stop: &CancellationToken, d: Duration) -> bool {
     tokio::select! {
-        _ = gw.shutdown.cancelled() => false,
+        _ = stop.cancelled() => false,
         _ = tokio::time::sleep(d) => true,
     }
 }
 
 /// What a queue worker feeds.
 #[derive(Clone)]
-enum Target {
+pub(crate) enum Target {
     /// A client bind: MT for a carrier (`dest_smsc`).
     Carrier(Arc<ClientHandle>),
     /// A server bind: MO and receipts for a partner (`source_smsc`).
@@ -347,7 +365,8 @@ const MAX_CLAIM_WAIT_MS: u64 = 1_000;
 /// One bind's queue worker: while the bind can send, lease messages from the core (long
 /// poll), send each within the window, and report the outcome. A partner without a receiving
 /// session, or a carrier not bound, claims nothing: its messages stay queued in the core.
-async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: BindLabels, window_size: usize, poll: Duration, per_claim: usize) {
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: BindLabels, window_size: usize, poll: Duration, per_claim: usize, stop: CancellationToken) {
     let window = Arc::new(Semaphore::new(window_size));
     let frontend = gw.frontend(&name);
     let mut status = match &target {
@@ -357,7 +376,7 @@ async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: Bi
     let wait_ms = (poll.as_millis() as u64).min(MAX_CLAIM_WAIT_MS).min(gw.config().core_timeout_ms / 2) as u32;
     let mut error_logged = false;
     loop {
-        if gw.shutdown.is_cancelled() {
+        if stop.is_cancelled() {
             return;
         }
         let ready = match &target {
@@ -374,7 +393,7 @@ async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: Bi
                 }
             };
             tokio::select! {
-                _ = gw.shutdown.cancelled() => return,
+                _ = stop.cancelled() => return,
                 _ = link_change => {}
                 _ = tokio::time::sleep(poll) => {}
             }
@@ -405,7 +424,7 @@ async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: Bi
                     tracing::warn!(bind = %name, error = %e, "claim failed");
                     error_logged = true;
                 }
-                if !sleep_or_stop(&gw, poll).await {
+                if !sleep_or_stop(&stop, poll).await {
                     return;
                 }
                 continue;
@@ -414,7 +433,7 @@ async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: Bi
         if messages.is_empty() {
             // A core without long poll answers at once: keep to the poll interval.
             let rest = poll.saturating_sub(t0.elapsed());
-            if !rest.is_zero() && !sleep_or_stop(&gw, rest).await {
+            if !rest.is_zero() && !sleep_or_stop(&stop, rest).await {
                 return;
             }
             continue;
@@ -533,7 +552,7 @@ async fn heartbeat(gw: Arc<Gateway>) {
                 tracing::debug!(peer = %name, error = %e, "frontend registration failed");
             }
         }
-        if !sleep_or_stop(&gw, HEARTBEAT).await {
+        if !sleep_or_stop(&gw.shutdown, HEARTBEAT).await {
             return;
         }
     }
@@ -544,7 +563,7 @@ async fn uptime(gw: Arc<Gateway>) {
     loop {
         let cfg = gw.config();
         for b in &cfg.binds {
-            if let Some(h) = gw.client(&b.name) {
+            if let Some(h) = gw.client(&b.name).await {
                 let s = h.status();
                 let up = if s.state == LinkState::Bound { s.since.elapsed().as_secs_f64() } else { 0.0 };
                 BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
@@ -555,7 +574,7 @@ async fn uptime(gw: Arc<Gateway>) {
             let up = sessions.iter().filter(|s| s.info.peer_name == b.name).map(|s| s.uptime.as_secs_f64()).fold(0.0, f64::max);
             BindLabels::server(&b.name, &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
         }
-        if !sleep_or_stop(&gw, Duration::from_secs(5)).await {
+        if !sleep_or_stop(&gw.shutdown, Duration::from_secs(5)).await {
             return;
         }
     }

@@ -130,9 +130,15 @@ pub struct Admin {
     /// Port (default 8087, as the seed's web interface).
     #[serde(default = "default_admin_port")]
     pub port: u16,
-    /// Bearer token required on every admin call except health; none = loopback only.
+    /// Bearer token accepted on every admin call except the health/readiness probes.
     #[serde(default)]
     pub token: Option<String>,
+    /// HTTP Basic user name accepted (with `password`), for browsers and the dashboard.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// HTTP Basic password.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// `[embedded_core]`.
@@ -490,7 +496,7 @@ impl Default for Metrics {
 }
 impl Default for Admin {
     fn default() -> Self {
-        Admin { enabled: true, host: default_loopback(), port: default_admin_port(), token: None }
+        Admin { enabled: true, host: default_loopback(), port: default_admin_port(), token: None, username: None, password: None }
     }
 }
 impl Default for EmbeddedCore {
@@ -606,6 +612,9 @@ impl Config {
         }
         if !(1..=1_000_000).contains(&self.max_pdu_len) || self.max_pdu_len < 16 {
             bad("max_pdu_len".into(), "must be 16..=1000000 octets");
+        }
+        if self.admin.username.is_some() != self.admin.password.is_some() {
+            bad("admin.password".into(), "username and password go together");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bad("log.format".into(), "must be \"text\" or \"json\"");

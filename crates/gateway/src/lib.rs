@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: the TOML file with the seed's keys, environment overrides, validation.
 //! - [`app`]: start, run and stop everything; the queue workers.
+//! - [`supervisor`]: peers at run time (apply a configuration, operators' overrides, SIGHUP).
 //! - [`peers`]: the server-bind and client-bind session handlers.
 //! - [`convert`]: PDU ⇄ core API message translation.
 //! - [`handover`]: coalescing hand-over of messages, batched events.
@@ -17,4 +18,5 @@ pub mod config;
 pub mod convert;
 pub mod handover;
 pub mod peers;
+pub mod supervisor;
 pub mod telemetry;

@@ -4,6 +4,10 @@
 //! metrics carry `bind_name`, `mode`, `system_id`, and for client binds also `host`, `port`
 //! and `bind_type`, as the seed's monitoring guide lists them.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
 use metrics::{counter, gauge, histogram, Label};
 
 /// Gauge: 1 connected, 0 disconnected.
@@ -47,34 +51,106 @@ pub const RESPONSE_LATENCY: &str = "smppgw_response_latency_seconds";
 /// Counter (ours): requests answered `ESME_RTHROTTLED`/`ESME_RMSGQFUL` by the peer.
 pub const THROTTLED: &str = "smppgw_throttled_total";
 
-/// The labels of one bind's connection metrics.
+/// Counters of one bind kept for the status API and dashboard (Prometheus has its own).
+#[derive(Debug, Default)]
+pub struct BindCounters {
+    sent: AtomicU64,
+    received: AtomicU64,
+    failed: AtomicU64,
+    // TPS meter: the current whole second (Unix), sends in it, sends in the one before.
+    second: AtomicU64,
+    in_second: AtomicU64,
+    in_previous: AtomicU64,
+}
+
+fn unix_second() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl BindCounters {
+    /// Messages sent since start.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+    /// Messages received since start.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+    /// Failed sends since start.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+    /// Messages sent during the last whole second.
+    pub fn tps_now(&self) -> u64 {
+        let now = unix_second();
+        let cur = self.second.load(Ordering::Relaxed);
+        if now == cur {
+            self.in_previous.load(Ordering::Relaxed)
+        } else if now == cur + 1 {
+            self.in_second.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+    fn count_send(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let now = unix_second();
+        let cur = self.second.load(Ordering::Relaxed);
+        if now != cur && self.second.compare_exchange(cur, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            let last = self.in_second.swap(0, Ordering::Relaxed);
+            self.in_previous.store(if now == cur + 1 { last } else { 0 }, Ordering::Relaxed);
+        }
+        self.in_second.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The status counters of bind `name` (created on first use, kept for the process's life).
+pub fn counters(name: &str) -> Arc<BindCounters> {
+    static ALL: OnceLock<Mutex<HashMap<String, Arc<BindCounters>>>> = OnceLock::new();
+    let mut map = ALL.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(name.to_string()).or_default().clone()
+}
+
+/// The labels of one bind's connection metrics, and its status counters.
 #[derive(Clone, Debug)]
-pub struct BindLabels(Vec<Label>);
+pub struct BindLabels(Vec<Label>, Arc<BindCounters>);
 
 impl BindLabels {
     /// Labels of a client bind.
     pub fn client(name: &str, host: &str, port: u16, bind_type: &str, system_id: &str) -> Self {
-        BindLabels(vec![
+        BindLabels(
+            vec![
             Label::new("bind_name", name.to_string()),
             Label::new("mode", "client"),
             Label::new("host", host.to_string()),
             Label::new("port", port.to_string()),
             Label::new("bind_type", bind_type.to_string()),
             Label::new("system_id", system_id.to_string()),
-        ])
+            ],
+            counters(name),
+        )
     }
 
     /// Labels of a server bind (the seed gives host/port/bind_type for client binds only).
     pub fn server(name: &str, system_id: &str) -> Self {
-        BindLabels(vec![
-            Label::new("bind_name", name.to_string()),
-            Label::new("mode", "server"),
-            Label::new("system_id", system_id.to_string()),
-        ])
+        BindLabels(
+            vec![Label::new("bind_name", name.to_string()), Label::new("mode", "server"), Label::new("system_id", system_id.to_string())],
+            counters(name),
+        )
     }
 
-    /// Add one to counter `name`.
+    /// Add one to counter `name` (and to the status counters for sent/received/failures).
     pub fn inc(&self, name: &'static str) {
+        match name {
+            MESSAGES_SENT => self.1.count_send(),
+            MESSAGES_RECEIVED => {
+                self.1.received.fetch_add(1, Ordering::Relaxed);
+            }
+            DELIVERY_FAILURES => {
+                self.1.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
         counter!(name, self.0.clone()).increment(1);
     }
 

@@ -231,3 +231,85 @@ async fn partner_over_tps_limit_is_throttled_and_sessions_are_capped() {
     assert_eq!(ok + throttled, 10, "{statuses:?}");
     running.stop().await;
 }
+
+async fn admin(running: &gateway::app::Running, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let url = format!("http://{}{}", running.admin_addr.unwrap(), path);
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth("t0ken");
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_edited_at_run_time_apply_on_the_wire_and_persist() {
+    let dir = temp_dir("admin");
+    let sim_port = free_port();
+    let mut cfg = config(&dir, sim_port, true);
+    cfg.admin.enabled = true;
+    cfg.admin.port = 0;
+    cfg.admin.token = Some("t0ken".into());
+    let running = gateway::app::start(cfg.clone()).await.unwrap();
+
+    // No credentials, no answer.
+    let url = format!("http://{}/api/v1/status", running.admin_addr.unwrap());
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 401);
+
+    let (mut p, _) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    p.send(Frame::new(2, submit("Acme", "33612345678", 0, b"x", 0))).await.unwrap();
+    assert_eq!(next(&mut p).await.command_status, CommandStatus::ESME_RINVSRCADR);
+
+    // Widen the whitelist through the API: the live session's next PDU sees it.
+    let (code, peer) = admin(&running, reqwest::Method::GET, "/api/v1/peers/server/partner", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(peer["password"], "********");
+    let mut edited = peer.clone();
+    edited["source_address_whitelist"] = serde_json::json!(["Acme"]);
+    let (code, _) = admin(&running, reqwest::Method::PUT, "/api/v1/peers/server/partner", Some(edited)).await;
+    assert_eq!(code, 200);
+    p.send(Frame::new(3, submit("Acme", "33612345678", 0, b"x", 0))).await.unwrap();
+    assert_eq!(next(&mut p).await.command_status, CommandStatus::ESME_ROK);
+
+    // A bad edit is refused naming the field, and changes nothing.
+    let mut bad = peer.clone();
+    bad["ip_whitelist"] = serde_json::json!(["10.0.0.0/33"]);
+    let (code, body) = admin(&running, reqwest::Method::PUT, "/api/v1/peers/server/partner", Some(bad)).await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body["field"].as_str().unwrap().starts_with("ip_whitelist"), "{body}");
+
+    // Disable: the live session is unbound, and a new bind is refused.
+    let (code, _) = admin(&running, reqwest::Method::POST, "/api/v1/peers/server/partner/disable", None).await;
+    assert_eq!(code, 200);
+    let u = next(&mut p).await;
+    assert_eq!(u.pdu, Pdu::Unbind);
+    let (_p2, r) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_RBINDFAIL);
+
+    // Add a client bind pointing at the simulator: it connects.
+    let new_peer = serde_json::json!({"name": "carrier2", "host": "127.0.0.1", "port": sim_port, "system_id": "gw", "password": "secret"});
+    let (code, body) = admin(&running, reqwest::Method::POST, "/api/v1/peers/client", Some(new_peer)).await;
+    assert_eq!(code, 201, "{body}");
+    let mut connected = false;
+    for _ in 0..50 {
+        let (_, st) = admin(&running, reqwest::Method::GET, "/api/v1/status", None).await;
+        let row = st["binds"].as_array().unwrap().iter().find(|b| b["name"] == "carrier2").cloned().unwrap();
+        if row["state"] == "connected" {
+            connected = true;
+            assert!(!st.to_string().contains("secret"), "a password leaked into the status: {st}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(connected, "carrier2 never connected");
+    running.stop().await;
+
+    // The edits survive a restart and override the file.
+    let running = gateway::app::start(cfg).await.unwrap();
+    let (_p3, r) = bind(running.smpp_addr, Pdu::BindTransmitter(bind_body("partner", "pw"))).await;
+    assert_eq!(r.command_status, CommandStatus::ESME_RBINDFAIL, "the disabled state did not survive the restart");
+    let (_, list) = admin(&running, reqwest::Method::GET, "/api/v1/peers/client", None).await;
+    assert!(list.as_array().unwrap().iter().any(|b| b["name"] == "carrier2"));
+    running.stop().await;
+}

@@ -121,6 +121,51 @@ pub fn command_name(id: u32) -> Option<&'static str> {
     })
 }
 
+/// Every `command_id` this crate knows (SMPP 3.4 §5.1.2.1 and the v5.0 broadcast PDUs).
+pub const ALL_COMMAND_IDS: [u32; 33] = [
+    c::GENERIC_NACK,
+    c::BIND_RECEIVER,
+    c::BIND_RECEIVER_RESP,
+    c::BIND_TRANSMITTER,
+    c::BIND_TRANSMITTER_RESP,
+    c::QUERY_SM,
+    c::QUERY_SM_RESP,
+    c::SUBMIT_SM,
+    c::SUBMIT_SM_RESP,
+    c::DELIVER_SM,
+    c::DELIVER_SM_RESP,
+    c::UNBIND,
+    c::UNBIND_RESP,
+    c::REPLACE_SM,
+    c::REPLACE_SM_RESP,
+    c::CANCEL_SM,
+    c::CANCEL_SM_RESP,
+    c::BIND_TRANSCEIVER,
+    c::BIND_TRANSCEIVER_RESP,
+    c::OUTBIND,
+    c::ENQUIRE_LINK,
+    c::ENQUIRE_LINK_RESP,
+    c::SUBMIT_MULTI,
+    c::SUBMIT_MULTI_RESP,
+    c::ALERT_NOTIFICATION,
+    c::DATA_SM,
+    c::DATA_SM_RESP,
+    c::BROADCAST_SM,
+    c::BROADCAST_SM_RESP,
+    c::QUERY_BROADCAST_SM,
+    c::QUERY_BROADCAST_SM_RESP,
+    c::CANCEL_BROADCAST_SM,
+    c::CANCEL_BROADCAST_SM_RESP,
+];
+
+/// The `command_id` named `name` (`"submit_sm_resp"`, as [`command_name`] spells it), or `None`.
+pub fn command_id_by_name(name: &str) -> Option<u32> {
+    ALL_COMMAND_IDS
+        .iter()
+        .copied()
+        .find(|&id| command_name(id) == Some(name))
+}
+
 /// `true` when bit 31 of `id` is set, i.e. the id names a response (generic_nack included)
 /// (SMPP 3.4 §5.1.2.1).
 pub fn is_response_id(id: u32) -> bool {
@@ -141,6 +186,15 @@ pub fn response_id(id: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_name_inverts_command_name() {
+        for id in ALL_COMMAND_IDS {
+            assert_eq!(command_id_by_name(command_name(id).unwrap()), Some(id));
+        }
+        assert_eq!(command_id_by_name("data_sm"), Some(0x103));
+        assert_eq!(command_id_by_name("nope"), None);
+    }
 
     #[test]
     fn names() {

@@ -27,6 +27,15 @@ macro_rules! statuses {
                     _ => None,
                 }
             }
+
+            /// The code named `name` (`"ESME_RTHROTTLED"`, exact spelling as [`CommandStatus::name`]),
+            /// or `None` for an unknown name.
+            pub fn from_name(name: &str) -> Option<CommandStatus> {
+                match name {
+                    $( stringify!($name) => Some(CommandStatus::$name), )*
+                    _ => None,
+                }
+            }
         }
 
         #[cfg(test)]
@@ -222,6 +231,15 @@ mod tests {
         assert_eq!(CommandStatus(0x58).name(), Some("ESME_RTHROTTLED"));
         assert_eq!(CommandStatus(0x09).name(), None);
         assert_eq!(CommandStatus(0x112).name(), Some("ESME_RINVBCASTCHANIND"));
+    }
+
+    #[test]
+    fn from_name_inverts_name() {
+        for &st in ALL {
+            assert_eq!(CommandStatus::from_name(st.name().unwrap()), Some(st));
+        }
+        assert_eq!(CommandStatus::from_name("ESME_RTHROTTLED"), Some(CommandStatus(0x58)));
+        assert_eq!(CommandStatus::from_name("esme_rthrottled"), None);
     }
 
     #[test]

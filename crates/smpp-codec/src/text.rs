@@ -10,6 +10,8 @@
 //! | 0xF0–0xF3 | GSM message class 0–3, default alphabet | [`gsm7`] |
 //! | 0x02, 0x04, 0xF4–0xF7, … | binary or unsupported | [`TextError::NotText`] |
 
+pub mod national;
+
 /// `data_coding` values (SMPP 3.4 §5.2.19) that this module knows.
 pub mod data_coding {
     /// 0x00: SMSC default alphabet (taken as GSM 03.38 unpacked).
@@ -74,7 +76,7 @@ pub mod gsm7 {
 
     /// Basic table, septet value → character (TS 23.038 §6.2.1). Index 0x1B is ESC, never
     /// produced from this table.
-    const BASIC: [char; 128] = [
+    pub(super) const BASIC: [char; 128] = [
         '@', '£', '$', '¥', 'è', 'é', 'ù', 'ì', 'ò', 'Ç', '\n', 'Ø', 'ø', '\r', 'Å', 'å', //
         'Δ', '_', 'Φ', 'Γ', 'Λ', 'Ω', 'Π', 'Ψ', 'Σ', 'Θ', 'Ξ', '\u{1B}', 'Æ', 'æ', 'ß',
         'É', //
@@ -87,7 +89,7 @@ pub mod gsm7 {
     ];
 
     /// Extension table (after ESC): code → character (TS 23.038 §6.2.1.1).
-    const EXTENSION: [(u8, char); 10] = [
+    pub(super) const EXTENSION: [(u8, char); 10] = [
         (0x0A, '\u{0C}'),
         (0x14, '^'),
         (0x28, '{'),
@@ -136,13 +138,6 @@ pub mod gsm7 {
             .map(|&(code, _)| code)
     }
 
-    fn extension_char(code: u8) -> Option<char> {
-        EXTENSION
-            .iter()
-            .find(|&&(c, _)| c == code)
-            .map(|&(_, ch)| ch)
-    }
-
     /// Septets of `ch`: 1 (basic table), 2 (extension table) or `None` (not in GSM 03.38).
     pub fn char_septets(ch: char) -> Option<usize> {
         if basic_code(ch).is_some() {
@@ -182,6 +177,18 @@ pub mod gsm7 {
     /// extension character gives that code's basic-table character, ESC ESC and a lone trailing
     /// ESC give a space (TS 23.038 §6.2.1.1), and octets above 0x7F give U+FFFD.
     pub fn decode_unpacked(b: &[u8]) -> String {
+        decode_unpacked_with_shift(b, None, None)
+    }
+
+    /// Decodes unpacked septets with national language tables (TS 23.038 §6.2.1.2.4, Annex A):
+    /// `locking` replaces the basic table, `single` the extension table reached by ESC; each is
+    /// a language identifier from [`super::national`] (as carried by UDH IEIs 0x25 and 0x24),
+    /// `None` or an unsupported identifier meaning the default table. The rules of
+    /// [`decode_unpacked`] apply, with the locking table standing in for the basic table.
+    pub fn decode_unpacked_with_shift(b: &[u8], single: Option<u8>, locking: Option<u8>) -> String {
+        let basic = super::national::locking_table(locking);
+        let ext = super::national::single_table(single);
+        let ext_char = |code: u8| ext.iter().find(|&&(c, _)| c == code).map(|&(_, ch)| ch);
         let mut out = String::with_capacity(b.len());
         let mut i = 0;
         while i < b.len() {
@@ -196,20 +203,56 @@ pub mod gsm7 {
                     }
                     Some(next) => {
                         i += 1;
-                        out.push(match extension_char(next) {
+                        out.push(match ext_char(next) {
                             Some(ch) => ch,
-                            None if next < 0x80 => BASIC[next as usize],
+                            None if next < 0x80 => basic[next as usize],
                             None => char::REPLACEMENT_CHARACTER,
                         });
                     }
                 }
             } else if code < 0x80 {
-                out.push(BASIC[code as usize]);
+                out.push(basic[code as usize]);
             } else {
                 out.push(char::REPLACEMENT_CHARACTER);
             }
         }
         out
+    }
+
+    /// Encodes `s` as unpacked septets with national language tables (see
+    /// [`decode_unpacked_with_shift`]): each character is looked up in the locking table (or
+    /// the default basic table), then in the single shift table (or the default extension
+    /// table), as ESC + code.
+    ///
+    /// # Errors
+    /// [`TextError::Unencodable`] for the first character in neither table.
+    pub fn encode_unpacked_with_shift(
+        s: &str,
+        single: Option<u8>,
+        locking: Option<u8>,
+    ) -> Result<Vec<u8>, TextError> {
+        if single.is_none() && locking.is_none() {
+            return encode_unpacked(s);
+        }
+        let basic = super::national::locking_table(locking);
+        let ext = super::national::single_table(single);
+        let mut out = Vec::with_capacity(s.len());
+        for (index, ch) in s.char_indices() {
+            if let Some(code) = basic.iter().position(|&c| c == ch).filter(|&i| i != ESC as usize)
+            {
+                out.push(code as u8);
+            } else if let Some(&(code, _)) = ext.iter().find(|&&(_, c)| c == ch) {
+                out.push(ESC);
+                out.push(code);
+            } else {
+                return Err(TextError::Unencodable {
+                    ch,
+                    index,
+                    alphabet: ALPHABET,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Septets `s` takes in GSM 03.38 (extension characters count 2), or `None` if some
@@ -221,35 +264,80 @@ pub mod gsm7 {
     /// Packs septets (low 7 bits of each octet) LSB-first into octets (GSM 03.38 §6.1.2.1.1):
     /// septet *i* starts at bit 7·*i*. Output length is ⌈7·n/8⌉. `"Hello"` → `C8 32 9B FD 06`.
     pub fn pack(septets: &[u8]) -> Vec<u8> {
-        let mut out = vec![0u8; (septets.len() * 7).div_ceil(8)];
-        for (i, &s) in septets.iter().enumerate() {
-            let s = s & 0x7F;
-            let bit = i * 7;
-            let (byte, shift) = (bit / 8, bit % 8);
-            out[byte] |= s << shift;
-            if shift > 1 {
-                out[byte + 1] |= s >> (8 - shift);
-            }
-        }
-        out
+        pack_at(septets, 0)
     }
 
     /// Unpacks `septet_count` septets from packed octets (inverse of [`pack`]). The count is
     /// needed because trailing zero bits look like '@'; it is capped at what `packed` holds
     /// (⌊8·len/7⌋), so this never reads past the input.
     pub fn unpack(packed: &[u8], septet_count: usize) -> Vec<u8> {
-        let count = septet_count.min(packed.len() * 8 / 7);
+        unpack_at(packed, 0, septet_count)
+    }
+
+    /// Septets a UDH of `udh_len` octets (UDHL octet included) occupies in packed user data,
+    /// fill bits included: ⌈8·udh_len/7⌉ (TS 23.040 §9.2.3.24). 6 → 7, 7 → 8, 12 → 14.
+    pub fn udh_septets(udh_len: usize) -> usize {
+        (udh_len * 8).div_ceil(7)
+    }
+
+    /// Fill bits (0–6) between a UDH of `udh_len` octets and the first packed septet, so that the
+    /// text starts on a septet boundary (TS 23.040 §9.2.3.24): 6-octet UDH → 1, 7-octet → 0.
+    pub fn fill_bits(udh_len: usize) -> usize {
+        udh_septets(udh_len) * 7 - udh_len * 8
+    }
+
+    /// Packed user data with a UDH: `udh` (UDHL octet included) as is, then `septets` packed
+    /// from the next septet boundary (after [`fill_bits`] zero bits). TP-UDL, in septets, is
+    /// [`udh_septets`]`(udh.len()) + septets.len()`.
+    ///
+    /// ```
+    /// use smpp_codec::text::gsm7;
+    /// let ud = gsm7::pack_after_udh(&[5, 0, 3, 1, 2, 1], b"Hi");
+    /// // One fill bit, then H (0x48) and i (0x69): 0x48 << 1 = 0x90, then 0x69 on the next octet.
+    /// assert_eq!(ud, [5, 0, 3, 1, 2, 1, 0x90, 0x69]);
+    /// ```
+    pub fn pack_after_udh(udh: &[u8], septets: &[u8]) -> Vec<u8> {
+        let mut out = udh.to_vec();
+        out.extend_from_slice(&pack_at(septets, fill_bits(udh.len())));
+        out
+    }
+
+    /// The `septet_count` text septets of packed user data that starts with a UDH of `udh_len`
+    /// octets (inverse of [`pack_after_udh`]; `septet_count` excludes the UDH's septets). Capped
+    /// at what `user_data` holds; never panics.
+    pub fn unpack_after_udh(user_data: &[u8], udh_len: usize, septet_count: usize) -> Vec<u8> {
+        let Some(rest) = user_data.get(udh_len..) else {
+            return Vec::new();
+        };
+        unpack_at(rest, fill_bits(udh_len), septet_count)
+    }
+
+    /// Packs `septets` starting `offset` bits (0–7) into the output.
+    fn pack_at(septets: &[u8], offset: usize) -> Vec<u8> {
+        let mut out = vec![0u8; (offset + septets.len() * 7).div_ceil(8)];
+        for (i, &s) in septets.iter().enumerate() {
+            let s = u16::from(s & 0x7F);
+            let bit = offset + i * 7;
+            let (byte, shift) = (bit / 8, bit % 8);
+            let v = s << shift;
+            out[byte] |= v as u8;
+            if shift > 1 {
+                out[byte + 1] |= (v >> 8) as u8;
+            }
+        }
+        out
+    }
+
+    /// Unpacks up to `count` septets starting `offset` bits into `packed`.
+    fn unpack_at(packed: &[u8], offset: usize, count: usize) -> Vec<u8> {
+        let count = count.min((packed.len() * 8).saturating_sub(offset) / 7);
         let mut out = Vec::with_capacity(count);
         for i in 0..count {
-            let bit = i * 7;
+            let bit = offset + i * 7;
             let (byte, shift) = (bit / 8, bit % 8);
-            let mut v = packed[byte] >> shift;
-            if shift > 1 {
-                if let Some(&next) = packed.get(byte + 1) {
-                    v |= next << (8 - shift);
-                }
-            }
-            out.push(v & 0x7F);
+            let lo = u16::from(packed[byte]);
+            let hi = packed.get(byte + 1).map_or(0, |&b| u16::from(b));
+            out.push((((hi << 8) | lo) >> shift) as u8 & 0x7F);
         }
         out
     }
@@ -339,6 +427,81 @@ pub fn choose(s: &str) -> (u8, Vec<u8>) {
             encode(data_coding::UCS2, s).unwrap_or_default(),
         ),
     }
+}
+
+/// Like [`decode`], with the national language shift tables a UDH selected (IEI 0x24 `single`,
+/// IEI 0x25 `locking`, language identifiers of [`national`]; read them with
+/// [`crate::udh::national_language_shifts`]). The shifts apply only to the GSM codings (0x00,
+/// 0xF0–0xF3); other codings decode as [`decode`] does.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with_shift(
+    data_coding: u8,
+    bytes: &[u8],
+    single: Option<u8>,
+    locking: Option<u8>,
+) -> Result<String, TextError> {
+    if is_gsm_coding(data_coding) {
+        Ok(gsm7::decode_unpacked_with_shift(bytes, single, locking))
+    } else {
+        decode(data_coding, bytes)
+    }
+}
+
+/// What `data_coding` 0 ("SMSC default alphabet", SMPP 3.4 §5.2.19) means on a bind: carriers
+/// differ (facts §6.5), so this is a per-bind setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DefaultAlphabet {
+    /// GSM 03.38, unpacked (the usual convention).
+    #[default]
+    Gsm7,
+    /// ISO-8859-1, one octet per character (as data_coding 0x03).
+    Latin1,
+    /// IA5 / ASCII (as data_coding 0x01).
+    Ia5,
+}
+
+impl DefaultAlphabet {
+    /// The `data_coding` whose alphabet data_coding 0 stands for: 0x00, 0x03 or 0x01.
+    fn effective(self, data_coding: u8) -> u8 {
+        match (data_coding, self) {
+            (self::data_coding::SMSC_DEFAULT, DefaultAlphabet::Latin1) => self::data_coding::LATIN1,
+            (self::data_coding::SMSC_DEFAULT, DefaultAlphabet::Ia5) => self::data_coding::IA5,
+            (dc, _) => dc,
+        }
+    }
+}
+
+/// [`decode`] with data_coding 0 read in the bind's `default` alphabet; other codings as
+/// [`decode`]. `decode_with_default(DefaultAlphabet::Latin1, 0, b"\xE9")` is `"é"`.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with_default(
+    default: DefaultAlphabet,
+    data_coding: u8,
+    bytes: &[u8],
+) -> Result<String, TextError> {
+    decode(default.effective(data_coding), bytes)
+}
+
+/// [`encode`] with data_coding 0 written in the bind's `default` alphabet.
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_with_default(
+    default: DefaultAlphabet,
+    data_coding: u8,
+    s: &str,
+) -> Result<Vec<u8>, TextError> {
+    encode(default.effective(data_coding), s)
+}
+
+/// Decodes data_coding 0 user data as Latin-1 (for SMSCs that use ISO-8859-1 as their default
+/// alphabet); same as `decode_with_default(DefaultAlphabet::Latin1, 0, bytes)`. Never fails.
+pub fn decode_dc0_as_latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 #[cfg(test)]
@@ -480,5 +643,103 @@ mod tests {
         assert_eq!(dc, 0x08);
         assert_eq!(decode(dc, &b).unwrap(), "Привет");
         assert_eq!(choose("a`").0, 0x08);
+    }
+
+    #[test]
+    fn national_turkish() {
+        // Locking shift: ğ at 0x0C, ş at 0x1D, ı at 0x07, İ at 0x40, ç at 0x60.
+        let b = [0x0C, 0x1D, 0x07, 0x40, 0x60, 0x04];
+        assert_eq!(gsm7::decode_unpacked_with_shift(&b, None, Some(1)), "ğşıİç€");
+        assert_eq!(gsm7::decode_unpacked(&b), "øæì¡¿è", "same octets in the default table");
+        // Single shift: ESC 0x67 = ğ, ESC 0x73 = ş, ESC 0x63 = ç, ESC 0x65 = €.
+        let b = [0x1B, 0x67, 0x1B, 0x73, 0x1B, 0x63, 0x1B, 0x65, 0x1B, 0x28];
+        assert_eq!(decode_with_shift(0, &b, Some(1), None).unwrap(), "ğşç€{");
+        assert_eq!(
+            gsm7::encode_unpacked_with_shift("ğş", Some(1), None).unwrap(),
+            [0x1B, 0x67, 0x1B, 0x73]
+        );
+        assert_eq!(
+            gsm7::encode_unpacked_with_shift("ğşa", Some(1), Some(1)).unwrap(),
+            [0x0C, 0x1D, 0x61]
+        );
+        assert!(gsm7::encode_unpacked("ğ").is_err());
+        // Unknown codes after ESC fall back to the locking table.
+        assert_eq!(decode_with_shift(0, &[0x1B, 0x0C], Some(1), Some(1)).unwrap(), "ğ");
+    }
+
+    #[test]
+    fn national_spanish() {
+        let b = [0x1B, 0x09, 0x1B, 0x61, 0x1B, 0x41, 0x1B, 0x75, 0x1B, 0x6F];
+        assert_eq!(decode_with_shift(0xF1, &b, Some(2), None).unwrap(), "çáÁúó");
+        // Spanish has no locking shift table: the default basic table stays.
+        assert_eq!(decode_with_shift(0, &[0x7F, 0x0C], None, Some(2)).unwrap(), "àø");
+        assert_eq!(
+            gsm7::encode_unpacked_with_shift("ñá", Some(2), Some(2)).unwrap(),
+            [0x7D, 0x1B, 0x61]
+        );
+        // Without the single shift, ESC 0x61 is just 'a'.
+        assert_eq!(decode(0, &[0x1B, 0x61]).unwrap(), "a");
+    }
+
+    #[test]
+    fn national_portuguese() {
+        // Locking shift: ã 0x7B, õ 0x7C, ê 0x04, ç 0x09, Ã 0x5B, º 0x24.
+        let b = [0x7B, 0x7C, 0x04, 0x09, 0x5B, 0x24];
+        assert_eq!(decode_with_shift(0, &b, None, Some(3)).unwrap(), "ãõêçÃº");
+        // Single shift: ESC 0x7B = ã, ESC 0x05 = ê, ESC 0x7F = â.
+        assert_eq!(
+            decode_with_shift(0, &[0x1B, 0x7B, 0x1B, 0x05, 0x1B, 0x7F], Some(3), None).unwrap(),
+            "ãêâ"
+        );
+        let s = "Não há ações";
+        let b = gsm7::encode_unpacked_with_shift(s, Some(3), Some(3)).unwrap();
+        assert_eq!(gsm7::decode_unpacked_with_shift(&b, Some(3), Some(3)), s);
+        // Shifts do not touch other codings.
+        assert_eq!(decode_with_shift(8, &[0, 0x41], Some(3), Some(3)).unwrap(), "A");
+    }
+
+    #[test]
+    fn packed_with_fill_bits() {
+        assert_eq!(gsm7::udh_septets(6), 7);
+        assert_eq!(gsm7::fill_bits(6), 1);
+        assert_eq!(gsm7::udh_septets(7), 8);
+        assert_eq!(gsm7::fill_bits(7), 0);
+        assert_eq!(gsm7::fill_bits(12), 2);
+        let udh = [5, 0, 3, 0x42, 2, 1];
+        let ud = gsm7::pack_after_udh(&udh, b"Hello");
+        assert_eq!(&ud[..6], &udh);
+        // 'H' (0x48) starts after one fill bit: octet 6 = 0x48 << 1.
+        assert_eq!(ud[6], 0x90);
+        assert_eq!(ud.len(), 11, "84 bits");
+        assert_eq!(gsm7::unpack_after_udh(&ud, 6, 5), b"Hello");
+        // 7-octet UDH: no fill bits, text packs as without UDH.
+        let udh16 = [6, 8, 4, 0, 1, 2, 1];
+        let ud = gsm7::pack_after_udh(&udh16, b"Hello");
+        assert_eq!(&ud[7..], &gsm7::pack(b"Hello")[..]);
+        assert_eq!(gsm7::unpack_after_udh(&ud, 7, 5), b"Hello");
+        for n in 0..=20usize {
+            let septets: Vec<u8> = (0..n).map(|i| ((i * 53 + 7) % 128) as u8).collect();
+            for udh_len in 1..=12usize {
+                let udh = vec![0xAAu8; udh_len];
+                let ud = gsm7::pack_after_udh(&udh, &septets);
+                assert_eq!(ud.len(), ((gsm7::udh_septets(udh_len) + n) * 7).div_ceil(8));
+                assert_eq!(gsm7::unpack_after_udh(&ud, udh_len, n), septets, "n={n} udh={udh_len}");
+            }
+        }
+        assert!(gsm7::unpack_after_udh(&[1, 2], 6, 5).is_empty());
+    }
+
+    #[test]
+    fn default_alphabet_setting() {
+        assert_eq!(decode(0x03, &[0xE9, b'!']).unwrap(), "é!");
+        assert_eq!(decode_dc0_as_latin1(&[0xE9, 0x40]), "é@");
+        assert_eq!(decode_with_default(DefaultAlphabet::Latin1, 0, &[0xE9]).unwrap(), "é");
+        assert_eq!(decode_with_default(DefaultAlphabet::Gsm7, 0, &[0x05]).unwrap(), "é");
+        assert_eq!(decode_with_default(DefaultAlphabet::Ia5, 0, &[0x40]).unwrap(), "@");
+        assert_eq!(decode_with_default(DefaultAlphabet::Latin1, 8, &[0, 0x41]).unwrap(), "A");
+        assert_eq!(encode_with_default(DefaultAlphabet::Latin1, 0, "@é").unwrap(), [0x40, 0xE9]);
+        assert_eq!(encode_with_default(DefaultAlphabet::Gsm7, 0, "@é").unwrap(), [0x00, 0x05]);
+        assert_eq!(encode_with_default(DefaultAlphabet::Ia5, 0, "@").unwrap(), [0x40]);
+        assert_eq!(DefaultAlphabet::default(), DefaultAlphabet::Gsm7);
     }
 }

@@ -32,6 +32,14 @@ macro_rules! tags {
                 _ => None,
             }
         }
+
+        /// The tag named `name` (`"message_payload"`, as [`tag_name`] spells it), or `None`.
+        pub fn tag_by_name(name: &str) -> Option<u16> {
+            match name {
+                $( $wire => Some($value), )*
+                _ => None,
+            }
+        }
     };
 }
 
@@ -623,6 +631,9 @@ mod tests {
     fn names_and_debug() {
         assert_eq!(tag_name(0x001E), Some("receipted_message_id"));
         assert_eq!(tag_name(0x1400), None);
+        assert_eq!(tag_by_name("message_payload"), Some(0x0424));
+        assert_eq!(tag_by_name("sar_segment_seqnum"), Some(0x020F));
+        assert_eq!(tag_by_name("nope"), None);
         let mut t = Tlvs::new();
         t.push(tags::MESSAGE_STATE, &[2]);
         t.push(0x1400, b"v");

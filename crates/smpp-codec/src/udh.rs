@@ -10,6 +10,30 @@ pub const IEI_CONCAT_8: u8 = 0x00;
 /// IEI of concatenated short messages with a 16-bit reference (TS 23.040 §9.2.3.24.8).
 pub const IEI_CONCAT_16: u8 = 0x08;
 
+/// IEI of the national language single shift (TS 23.040 §9.2.3.24.15), 1 octet: language id.
+pub const IEI_NATIONAL_SINGLE_SHIFT: u8 = 0x24;
+/// IEI of the national language locking shift (TS 23.040 §9.2.3.24.16), 1 octet: language id.
+pub const IEI_NATIONAL_LOCKING_SHIFT: u8 = 0x25;
+
+/// The national language shifts a UDH selects, as `(single, locking)` language identifiers
+/// (IEI 0x24 and 0x25; identifiers in [`crate::text::national`]), for
+/// [`crate::text::decode_with_shift`]. `(None, None)` when the UDH is malformed or has neither
+/// element; an element whose length is not 1 is ignored.
+pub fn national_language_shifts(user_data: &[u8]) -> (Option<u8>, Option<u8>) {
+    let Some(elements) = elements(user_data) else {
+        return (None, None);
+    };
+    let find = |iei: u8| {
+        elements
+            .iter()
+            .find_map(|&(i, d)| (i == iei && d.len() == 1).then(|| d[0]))
+    };
+    (
+        find(IEI_NATIONAL_SINGLE_SHIFT),
+        find(IEI_NATIONAL_LOCKING_SHIFT),
+    )
+}
+
 /// Concatenation info from a UDH (TS 23.040 §9.2.3.24.1 / .8): which part of which message this
 /// is. For an 8-bit reference, `reference` is 0–255.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +172,18 @@ mod tests {
         assert_eq!(udh_len(&[0x00, b'a']), Some(1), "empty header");
         assert_eq!(concat_info(&[0x02, 0x70, 0x00]), None, "no concat IE");
         assert_eq!(udh_len(&[0x02, 0x70, 0x00]), Some(3));
+    }
+
+    #[test]
+    fn national_language_elements() {
+        // Single shift Turkish, locking shift Portuguese, then an 8-bit concat element.
+        let ud = [0x0B, 0x24, 0x01, 0x01, 0x25, 0x01, 0x03, 0x00, 0x03, 7, 2, 1, 0x41];
+        assert_eq!(national_language_shifts(&ud), (Some(1), Some(3)));
+        assert_eq!(concat_info(&ud).unwrap().reference, 7);
+        assert_eq!(national_language_shifts(&[0x03, 0x25, 0x01, 0x02]), (None, Some(2)));
+        assert_eq!(national_language_shifts(&[0x04, 0x24, 0x02, 1, 2]), (None, None), "bad IEDL");
+        assert_eq!(national_language_shifts(&[0x05, 0x24]), (None, None), "malformed");
+        assert_eq!(national_language_shifts(&[5, 0, 3, 1, 2, 1]), (None, None));
     }
 
     #[test]

@@ -158,6 +158,11 @@ impl ClientHandle {
         let _ = self.control.send(ClientControl::Session(Control::Update(config, tps_limit)));
     }
 
+    /// Stop for good without waiting: unbind (after in-flight responses, bounded) and close.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
     /// Wait until the bind has stopped for good (after shutdown was requested).
     pub async fn wait_stopped(&self) {
         let mut rx = self.status.clone();

@@ -131,6 +131,7 @@ impl Harness {
             source_smsc: None,
             limit,
             lease_seconds,
+            wait_ms: None,
         })
         .await
     }
@@ -143,6 +144,7 @@ impl Harness {
             source_smsc: Some(bind.into()),
             limit,
             lease_seconds: None,
+            wait_ms: None,
         })
         .await
     }

@@ -1,0 +1,2 @@
+//! Criterion benchmarks (placeholder).
+fn main() {}
