@@ -211,6 +211,12 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "embedded core listening");
     }
+    // Without TCP_NODELAY, a response written in two segments waits for the client's delayed
+    // ACK (~40 ms on Linux) before its second segment leaves: every hand-over would pay it.
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, core.router())
         .with_graceful_shutdown(shutdown)
         .await?;
