@@ -53,6 +53,8 @@ pub(crate) struct ApiError {
     body: ErrorBody,
     /// Extra answer headers (`WWW-Authenticate`, `Retry-After`).
     headers: Vec<(axum::http::HeaderName, String)>,
+    /// The Android SMS gateway API's error shape (`{"message", "field"}`) instead of ours.
+    android: bool,
 }
 
 impl ApiError {
@@ -64,8 +66,17 @@ impl ApiError {
                 field,
             },
             headers: Vec::new(),
+            android: false,
         }
     }
+
+    /// Renders this error in the Android SMS gateway API's shape: `{"message": …}` (its
+    /// `ErrorResponse`), with our `field` beside it.
+    pub(crate) fn android(mut self) -> Self {
+        self.android = true;
+        self
+    }
+
 
     /// Adds an answer header.
     pub(crate) fn with_header(mut self, name: axum::http::HeaderName, value: String) -> Self {
@@ -91,7 +102,15 @@ impl From<CoreStoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, Json(self.body)).into_response();
+        let mut r = if self.android {
+            let mut v = serde_json::json!({ "message": self.body.error });
+            if let Some(f) = self.body.field {
+                v["field"] = Value::String(f);
+            }
+            (self.status, Json(v)).into_response()
+        } else {
+            (self.status, Json(self.body)).into_response()
+        };
         for (name, value) in self.headers {
             if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
                 r.headers_mut().append(name, v);
