@@ -77,15 +77,28 @@ pub(crate) struct Outbox {
     tx: mpsc::UnboundedSender<CallbackJob>,
     rx: Mutex<Option<mpsc::UnboundedReceiver<CallbackJob>>>,
     settings: Settings,
-    tree: sled::Tree,
+    /// The `callbacks` tree, shared with the dispatcher; taken out when the outbox (the core)
+    /// is dropped, so that deliveries still under way do not hold the store open.
+    tree: SharedTree,
     transport: Mutex<Option<Arc<dyn Transport>>>,
+}
+
+type SharedTree = Arc<Mutex<Option<sled::Tree>>>;
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.tree.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
 }
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outbox")
             .field("settings", &self.settings)
-            .field("pending", &self.tree.len())
+            .field(
+                "pending",
+                &self.tree.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(sled::Tree::len),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +131,7 @@ impl Outbox {
             tx,
             rx: Mutex::new(Some(rx)),
             settings,
-            tree,
+            tree: Arc::new(Mutex::new(Some(tree))),
             transport: Mutex::new(None),
         }
     }
@@ -164,7 +177,7 @@ impl Outbox {
                 }
             },
         };
-        handle.spawn(dispatch(rx, self.settings, transport, self.tree.clone()));
+        handle.spawn(dispatch(rx, self.settings, transport, Arc::clone(&self.tree)));
     }
 }
 
@@ -172,7 +185,7 @@ async fn dispatch(
     mut rx: mpsc::UnboundedReceiver<CallbackJob>,
     settings: Settings,
     transport: Arc<dyn Transport>,
-    tree: sled::Tree,
+    tree: SharedTree,
 ) {
     let chains: Chains = Arc::default();
     while let Some(job) = rx.recv().await {
@@ -188,7 +201,7 @@ async fn dispatch(
             job,
             Arc::clone(&chains),
             Arc::clone(&transport),
-            tree.clone(),
+            Arc::clone(&tree),
             settings,
         ));
     }
@@ -199,12 +212,18 @@ async fn chain(
     mut job: CallbackJob,
     chains: Chains,
     transport: Arc<dyn Transport>,
-    tree: sled::Tree,
+    tree: SharedTree,
     settings: Settings,
 ) {
     loop {
         deliver(transport.as_ref(), &job, settings).await;
-        if let Err(e) = tree.remove(job.key.as_bytes()) {
+        // With the core closed meanwhile, the callback stays stored and goes out again at the
+        // next start: at least once.
+        let removed = match tree.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(t) => t.remove(job.key.as_bytes()).map(|_| ()).map_err(|e| e.to_string()),
+            None => Err("the core is closed".into()),
+        };
+        if let Err(e) = removed {
             tracing::warn!(key = %job.key, error = %e, "status callback done but not removed: it will be sent again after a restart");
         }
         let mut map = chains.lock().unwrap_or_else(|p| p.into_inner());

@@ -180,6 +180,9 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             input.text_field,
         ));
     }
+    if let Some(f) = &input.from {
+        send::source_address(f).map_err(|e| ApiError::bad(format!("from: {e}"), "from"))?;
+    }
     let from = match input.from {
         Some(f) if !client.may_send_as(&f) => {
             return Err(ApiError::new(
