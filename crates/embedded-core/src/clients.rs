@@ -44,6 +44,10 @@ pub struct ApiClient {
     /// by destination prefix. A request's own `dest_smsc` wins over both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dest_smsc: Option<String>,
+    /// Where the status changes of this client's sends are POSTed when a request names no
+    /// `callback_url` of its own (the Android SMS gateway API has no such field). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ApiClient {
             .field("default_sender", &self.default_sender)
             .field("rate_limit", &self.rate_limit)
             .field("dest_smsc", &self.dest_smsc)
+            .field("callback_url", &self.callback_url)
             .finish()
     }
 }

@@ -190,6 +190,13 @@ pub(crate) fn source_address(from: &str) -> Result<Address, String> {
     }
 }
 
+/// Whether `url` is an absolute http(s) URL with a host (a callback address).
+pub(crate) fn is_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or(false)
+}
+
 /// The SMPP relative `validity_period` (`YYMMDDhhmmss000R`) of a time to live in seconds.
 pub(crate) fn relative_validity(ttl_seconds: u64) -> String {
     let s = ttl_seconds.min(99 * 365 * 86_400);

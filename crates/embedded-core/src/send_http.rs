@@ -228,10 +228,7 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
         recipients.push((n.clone(), d, dest));
     }
     if let Some(url) = &input.callback_url {
-        let ok = reqwest::Url::parse(url)
-            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .unwrap_or(false);
-        if !ok {
+        if !send::is_http_url(url) {
             return Err(ApiError::bad(
                 format!("callback_url: {url:?} is not an http(s) URL"),
                 "callback_url",
@@ -271,7 +268,7 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
         source,
         segments,
         reference: input.reference,
-        callback_url: input.callback_url,
+        callback_url: input.callback_url.or_else(|| client.callback_url.clone()),
         validity_period: input.validity_period,
         registered_delivery: input.registered_delivery,
         not_before_ms: input.not_before_ms,

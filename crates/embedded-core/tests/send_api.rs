@@ -658,3 +658,33 @@ async fn a_callback_not_yet_delivered_goes_out_after_a_restart() {
     assert_eq!(got[0]["id"], send_id.as_str());
     assert_eq!(got[0]["status"], "submitted");
 }
+
+#[tokio::test]
+async fn a_client_callback_url_reports_the_android_requests_that_cannot_name_one() {
+    let hook = callback_server(0).await;
+    let mut cfg = send_config();
+    cfg.api_clients.push(ApiClient {
+        name: "hub".into(),
+        username: Some("hub".into()),
+        password: Some("hub-pw".into()),
+        callback_url: Some(hook.url.clone()),
+        ..ApiClient::default()
+    });
+    let h = Harness::with_config("client-callback", cfg);
+    let auth = vec![("authorization", basic("hub", "hub-pw"))];
+    let a = call(&h, Method::POST, "/3rdparty/v1/message", &auth,
+                 Some(json!({"message": "Test", "phoneNumbers": ["+4366012345678"]}))).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let batch = a.body["id"].as_str().unwrap().to_string();
+    let m = h.claim_dest("carrier_a", 1, None).await.remove(0);
+    h.events(vec![submitted(&m.id, "carrier_a", "h-1")]).await;
+    h.hand_over(vec![receipt(&id(930), "carrier_a", "h-1", Some(2), "DELIVRD")]).await;
+    wait_until("two callbacks", || hook.got.lock().unwrap().len() >= 2).await;
+    let got = hook.got.lock().unwrap().clone();
+    assert_eq!(got.iter().map(|c| c["status"].as_str().unwrap()).collect::<Vec<_>>(), ["submitted", "delivered"]);
+    assert!(got.iter().all(|c| c["batch_id"] == batch.as_str() && c["to"] == "+4366012345678"));
+    // Clients without one get none: the alerts client's sends queue no callback.
+    let a = send(&h, &alerts(), json!({"to": ["+33712345678"], "text": "x"})).await;
+    let send_id = a.body["messages"][0]["id"].as_str().unwrap().to_string();
+    assert!(send_record(&h, &send_id).await.callback_url.is_none());
+}
