@@ -37,6 +37,9 @@ pub(crate) const PATH_STATS: &str = "/api/v1/stats";
 
 /// Largest request body: a batch of 1000 long messages fits with room to spare.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Largest request body on the send API's own listener (reachable by API clients): 1000
+/// recipients and a 255-segment text fit.
+const SEND_BODY_LIMIT: usize = 1024 * 1024;
 /// Most records one `GET /api/v1/messages` answers.
 const LIST_MAX: usize = 10_000;
 /// Records answered when `limit` is absent.
@@ -526,7 +529,7 @@ async fn stats(State(engine): State<Arc<Engine>>) -> ApiResult<Stats> {
 pub(crate) fn send_router(engine: Arc<Engine>) -> Router {
     crate::send_http::routes()
         .fallback(no_such_path)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(SEND_BODY_LIMIT))
         .with_state(engine)
 }
 

@@ -241,6 +241,18 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             "reference",
         ));
     }
+    if let Some(burst) = caller.clients.burst(caller.index) {
+        if recipients.len() > burst {
+            return Err(ApiError::bad(
+                format!(
+                    "{nf}: {} recipients are more than the rate limit of client {} lets through at once ({burst}); split the request",
+                    recipients.len(),
+                    client.name
+                ),
+                nf,
+            ));
+        }
+    }
     if let Err(wait) = caller
         .clients
         .take(caller.index, recipients.len(), engine.now())
