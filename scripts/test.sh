@@ -47,6 +47,18 @@ fi
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' ||
   fail "$PYTHON is too old: Python 3.9 or newer is needed"
 
+# curl: tests/interop/test_send_api.py runs seed 000's curl command as it is written.
+if ! command -v curl >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "curl is missing: installing it with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y curl ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y curl; } ||
+      fail "cannot install curl"
+  else
+    fail "curl not found: install curl (Debian: apt-get install curl)"
+  fi
+fi
+
 # ---- 1. Python venv --------------------------------------------------------------------------
 step "Python venv at tests/interop/.venv ($("$PYTHON" --version 2>&1))"
 if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then

@@ -44,6 +44,10 @@ pub struct ApiClient {
     /// by destination prefix. A request's own `dest_smsc` wins over both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dest_smsc: Option<String>,
+    /// Where the status changes of this client's sends are POSTed when a request names no
+    /// `callback_url` of its own (the Android SMS gateway API has no such field). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ApiClient {
             .field("default_sender", &self.default_sender)
             .field("rate_limit", &self.rate_limit)
             .field("dest_smsc", &self.dest_smsc)
+            .field("callback_url", &self.callback_url)
             .finish()
     }
 }
@@ -191,6 +196,13 @@ impl Clients {
         })
     }
 
+    /// The most messages client `i`'s bucket holds (one second's worth, at least 1), `None`
+    /// when it has no rate limit: a request with more recipients can never pass.
+    pub(crate) fn burst(&self, i: usize) -> Option<usize> {
+        let rate = self.list[i].rate_limit.filter(|r| r.is_finite() && *r > 0.0)?;
+        Some(rate.max(1.0).floor() as usize)
+    }
+
     /// Takes `n` messages from client `i`'s bucket at `now_ms`; `Err(seconds to wait)` when
     /// they do not fit (or never can: more than one second's worth).
     pub(crate) fn take(&self, i: usize, n: usize, now_ms: u64) -> Result<(), u64> {
@@ -250,6 +262,8 @@ mod tests {
         assert!(c.take(0, 3, 10_000).is_err(), "more than a second's worth never fits");
         let unlimited = Clients::new(&[client(None)]);
         assert!(unlimited.take(0, 1000, 0).is_ok());
+        assert_eq!((c.burst(0), unlimited.burst(0)), (Some(2), None));
+        assert_eq!(Clients::new(&[client(Some(0.5))]).burst(0), Some(1));
     }
 
     #[test]

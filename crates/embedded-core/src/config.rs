@@ -122,6 +122,11 @@ impl EmbeddedConfig {
                     return bad(f(&format!("allowed_senders[{j}]")), &e);
                 }
             }
+            if let Some(u) = &c.callback_url {
+                if !crate::send::is_http_url(u) {
+                    return bad(f("callback_url"), "must be an http(s) URL");
+                }
+            }
             if let Some(d) = &c.dest_smsc {
                 if any_known && !self.known_dest_smsc.contains(d) && !table.has_dest(d) {
                     return bad(f("dest_smsc"), "is neither a known client bind nor a route's dest_smsc");

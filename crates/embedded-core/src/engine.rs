@@ -72,12 +72,12 @@ pub(crate) struct Engine {
     clock: Arc<dyn Clock>,
     frontends: Mutex<BTreeMap<String, FrontendInfo>>,
     ids: Mutex<ulid::Generator>,
-    /// Send API clients.
-    pub(crate) clients: Clients,
+    /// Send API clients (replaced as a whole when the configuration is reloaded).
+    clients: RwLock<Arc<Clients>>,
     /// Most segments of one send.
     pub(crate) max_segments: u32,
     /// Client binds a send may name besides the routes' `dest_smsc`.
-    known_dest: Vec<String>,
+    known_dest: RwLock<Vec<String>>,
     /// Status callbacks waiting for the dispatcher.
     pub(crate) callbacks: Outbox,
     /// Next concatenation reference (8-bit UDH).
@@ -94,19 +94,23 @@ pub(crate) struct SendPlan {
     pub(crate) recipients: Vec<(String, String, String)>,
     pub(crate) from: String,
     pub(crate) source: core_bridge::api::Address,
-    pub(crate) text: String,
     pub(crate) segments: Segments,
     pub(crate) reference: Option<String>,
     pub(crate) callback_url: Option<String>,
     pub(crate) validity_period: String,
+    /// `registered_delivery` of the parts: 1 (a receipt, final or failure), or 0 when the
+    /// client asked for no delivery report.
+    pub(crate) registered_delivery: u8,
+    /// Not claimable before this time (ms since the epoch), when the client scheduled it.
+    pub(crate) not_before_ms: Option<u64>,
 }
 
 /// What storing a send did.
 pub(crate) enum Stored {
     /// A new batch and its sends.
     New(BatchRecord, Vec<SendRecord>),
-    /// The batch id existed already (same client): nothing new was stored.
-    Existing(BatchRecord),
+    /// The batch id existed already: nothing new was stored.
+    Existing,
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -115,6 +119,14 @@ fn millis(d: std::time::Duration) -> u64 {
 
 impl Engine {
     pub(crate) fn new(store: Store, config: &EmbeddedConfig, clock: Arc<dyn Clock>) -> Engine {
+        let callbacks = Outbox::new(
+            callbacks::Settings {
+                max_attempts: config.callback_max_attempts,
+                retry_base: config.callback_retry_base,
+                timeout: config.callback_timeout,
+            },
+            store.tree(TreeId::Callbacks).clone(),
+        );
         Engine {
             store,
             changed: tokio::sync::Notify::new(),
@@ -125,14 +137,10 @@ impl Engine {
             clock,
             frontends: Mutex::new(BTreeMap::new()),
             ids: Mutex::new(ulid::Generator::new()),
-            clients: Clients::new(&config.api_clients),
+            clients: RwLock::new(Arc::new(Clients::new(&config.api_clients))),
             max_segments: config.max_segments,
-            known_dest: config.known_dest_smsc.clone(),
-            callbacks: Outbox::new(callbacks::Settings {
-                max_attempts: config.callback_max_attempts,
-                retry_base: config.callback_retry_base,
-                timeout: config.callback_timeout,
-            }),
+            known_dest: RwLock::new(config.known_dest_smsc.clone()),
+            callbacks,
             udh_reference: std::sync::atomic::AtomicU8::new(
                 (core_bridge::api::now_ms() % 251) as u8,
             ),
@@ -141,7 +149,27 @@ impl Engine {
 
     /// Whether `name` is a client bind a send may name: a known bind or a route's target.
     pub(crate) fn dest_known(&self, name: &str) -> bool {
-        self.known_dest.iter().any(|d| d == name) || self.routes().has_dest(name)
+        self.known_dest
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|d| d == name)
+            || self.routes().has_dest(name)
+    }
+
+    /// Replaces the client binds a send may name.
+    pub(crate) fn set_known_dest(&self, names: Vec<String>) {
+        *self.known_dest.write().unwrap_or_else(|p| p.into_inner()) = names;
+    }
+
+    /// The send API clients in force now.
+    pub(crate) fn clients(&self) -> Arc<Clients> {
+        Arc::clone(&self.clients.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Replaces the send API clients (their rate buckets start full).
+    pub(crate) fn set_clients(&self, list: &[crate::ApiClient]) {
+        *self.clients.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Clients::new(list));
     }
 
     /// The client bind the MT routes give `number`.
@@ -743,8 +771,8 @@ impl Engine {
         let mut tx = self.store.begin();
         let batch_id = match plan.batch_id {
             Some(id) => {
-                if let Some(existing) = get_json::<BatchRecord>(&tx, TreeId::Batches, &id)? {
-                    return Ok(Stored::Existing(existing));
+                if get_json::<BatchRecord>(&tx, TreeId::Batches, &id)?.is_some() {
+                    return Ok(Stored::Existing);
                 }
                 id
             }
@@ -787,7 +815,7 @@ impl Engine {
                     priority_flag: 0,
                     schedule_delivery_time: String::new(),
                     validity_period: plan.validity_period.clone(),
-                    registered_delivery: 1,
+                    registered_delivery: plan.registered_delivery,
                     data_coding: plan.segments.data_coding,
                     text: Some(part_text),
                     payload: core_bridge::api::Base64Bytes(payload),
@@ -811,7 +839,8 @@ impl Engine {
                         plan.client
                     ),
                 );
-                enqueue(&mut tx, &QueueName::Dest(dest.clone()), &rec.message.id, now);
+                let claimable_at = plan.not_before_ms.map_or(now, |t| t.max(now));
+                enqueue(&mut tx, &QueueName::Dest(dest.clone()), &rec.message.id, claimable_at);
                 rec.dest_smsc = Some(dest.clone());
                 parts.push(SendPart {
                     id: rec.message.id.clone(),
@@ -909,7 +938,9 @@ impl Engine {
                     smsc_message_ids: ids.clone(),
                 });
                 if let Some(url) = &send.callback_url {
-                    jobs.push(CallbackJob {
+                    let key = self.new_id();
+                    let job = CallbackJob {
+                        key: key.clone(),
                         send_id: send.id.clone(),
                         url: url.clone(),
                         body: serde_json::json!({
@@ -925,7 +956,10 @@ impl Engine {
                             "detail": detail,
                             "at_ms": now,
                         }),
-                    });
+                    };
+                    // Committed with the status change, removed once delivered or given up.
+                    put_json(tx, TreeId::Callbacks, &key, &job)?;
+                    jobs.push(job);
                 }
                 tracing::info!(send = %send.id, %previous, %status, "send status changed");
             }
@@ -958,26 +992,23 @@ impl Engine {
         Ok(Some((batch, sends)))
     }
 
-    /// The newest batches of `client` made through `api`, at most `limit`.
+    /// Every batch of `client`, newest first (by acceptance time, then id). Scans the
+    /// `batches` tree: the embedded core is for one machine's traffic.
     pub(crate) fn batches_of(
         &self,
         client: &str,
-        api: Api,
-        limit: usize,
     ) -> Result<Vec<(BatchRecord, Vec<SendRecord>)>, CoreStoreError> {
         let mut out = Vec::new();
-        for item in self.store.tree(TreeId::Batches).iter().rev() {
-            if out.len() >= limit {
-                break;
-            }
+        for item in self.store.tree(TreeId::Batches).iter() {
             let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
             let batch: BatchRecord = decode_json(&k, &v)?;
-            if batch.client == client && batch.api == api {
+            if batch.client == client {
                 if let Some(found) = self.batch(&batch.id)? {
                     out.push(found);
                 }
             }
         }
+        out.sort_by(|a, b| (b.0.created_at_ms, &b.0.id).cmp(&(a.0.created_at_ms, &a.0.id)));
         Ok(out)
     }
 

@@ -37,6 +37,9 @@ pub(crate) const PATH_STATS: &str = "/api/v1/stats";
 
 /// Largest request body: a batch of 1000 long messages fits with room to spare.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Largest request body on the send API's own listener (reachable by API clients): 1000
+/// recipients and a 255-segment text fit.
+const SEND_BODY_LIMIT: usize = 1024 * 1024;
 /// Most records one `GET /api/v1/messages` answers.
 const LIST_MAX: usize = 10_000;
 /// Records answered when `limit` is absent.
@@ -53,6 +56,8 @@ pub(crate) struct ApiError {
     body: ErrorBody,
     /// Extra answer headers (`WWW-Authenticate`, `Retry-After`).
     headers: Vec<(axum::http::HeaderName, String)>,
+    /// The Android SMS gateway API's error shape (`{"message", "field"}`) instead of ours.
+    android: bool,
 }
 
 impl ApiError {
@@ -64,8 +69,17 @@ impl ApiError {
                 field,
             },
             headers: Vec::new(),
+            android: false,
         }
     }
+
+    /// Renders this error in the Android SMS gateway API's shape: `{"message": …}` (its
+    /// `ErrorResponse`), with our `field` beside it.
+    pub(crate) fn android(mut self) -> Self {
+        self.android = true;
+        self
+    }
+
 
     /// Adds an answer header.
     pub(crate) fn with_header(mut self, name: axum::http::HeaderName, value: String) -> Self {
@@ -91,7 +105,15 @@ impl From<CoreStoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, Json(self.body)).into_response();
+        let mut r = if self.android {
+            let mut v = serde_json::json!({ "message": self.body.error });
+            if let Some(f) = self.body.field {
+                v["field"] = Value::String(f);
+            }
+            (self.status, Json(v)).into_response()
+        } else {
+            (self.status, Json(self.body)).into_response()
+        };
         for (name, value) in self.headers {
             if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
                 r.headers_mut().append(name, v);
@@ -507,7 +529,7 @@ async fn stats(State(engine): State<Arc<Engine>>) -> ApiResult<Stats> {
 pub(crate) fn send_router(engine: Arc<Engine>) -> Router {
     crate::send_http::routes()
         .fallback(no_such_path)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(SEND_BODY_LIMIT))
         .with_state(engine)
 }
 

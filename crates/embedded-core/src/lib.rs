@@ -32,17 +32,20 @@
 //! `GET /api/v1/frontends` ([`FrontendList`]). Errors answer an `ErrorBody`: 400 naming the
 //! field at fault, 404 for an unknown message id, 503 when the store fails (retryable).
 //!
-//! The send API (`docs/http-api.md`), for alerting systems, on the same router:
-//! `POST /api/v1/send` `{to: [E.164…], text, from?, dest_smsc?, callback_url?, reference?}`
-//! (202: one id per recipient and the number of segments), `GET /api/v1/send/{id}`
-//! ([`SendRecord`]: aggregate status and history), and the Android SMS gateway compatible
-//! `POST /3rdparty/v1/message` `{message, phoneNumbers}`, `GET /3rdparty/v1/message[/{id}]`.
-//! Each call authenticates an [`ApiClient`] (Basic, Bearer or `X-API-Key`; else 401 with
+//! The send API (`docs/http-api.md`, `docs/http-api.yaml`), for alerting systems, on the same
+//! router and on [`EmbeddedCore::send_router`] alone: `POST /api/v1/send`
+//! `{to: [E.164…], text, from?, dest_smsc?, callback_url?, reference?}` (202: one id per
+//! recipient and the number of segments), `GET /api/v1/send/{id}` ([`SendRecord`]: aggregate
+//! status and history), and the Android SMS gateway compatible `POST /3rdparty/v1/messages`
+//! `{message | textMessage, phoneNumbers, …}`, `GET /3rdparty/v1/messages[/{id}]` (also under
+//! the older `/3rdparty/v1/message`), answering that API's `MessageState`. Each call
+//! authenticates an [`ApiClient`] (Basic, Bearer or `X-API-Key`; else 401 with
 //! `WWW-Authenticate`, a warning and `smppgw_http_auth_failures_total{client}`), checks its
-//! input (400/403 naming the field) and its rate limit (429 with `Retry-After`). Each segment
-//! of each recipient becomes a queued MT (`origin` `api`, `registered_delivery` 1, UDH and
-//! `esm_class` 0x40 when concatenated) that the gateway claims like any other; the carrier's
-//! receipts update the send, and `callback_url` gets every status change.
+//! input (400/403 naming the field) and its rate limit (429 with `Retry-After`,
+//! `smppgw_http_rate_limited_total{client}`). Each segment of each recipient becomes a queued
+//! MT (`origin` `api`, `registered_delivery` 1, UDH and `esm_class` 0x40 when concatenated)
+//! that the gateway claims like any other; the carrier's receipts update the send, and
+//! `callback_url` gets every status change (stored with the change, retried with backoff).
 //!
 //! # What it does
 //!
@@ -69,6 +72,7 @@
 //! | `orphans` | client bind + `0x00` + form + carrier id + `0x00` + receipt id | empty |
 //! | `sends` | send id | [`SendRecord`] as JSON |
 //! | `batches` | batch id (one send request) | its client, API and `(recipient, send id)` list as JSON |
+//! | `callbacks` | ULID | a status callback not yet delivered nor given up |
 #![deny(missing_docs)]
 
 mod callbacks;
@@ -165,6 +169,28 @@ impl EmbeddedCore {
     /// Errors: [`CoreStoreError::Storage`] or [`CoreStoreError::Corrupt`].
     pub fn send_record(&self, id: &str) -> Result<Option<SendRecord>, CoreStoreError> {
         self.engine.send_record(id)
+    }
+
+    /// Replaces the client binds (`[[binds]]` names) a send may name as `dest_smsc` besides
+    /// the routes' targets (see [`EmbeddedConfig::known_dest_smsc`]).
+    pub fn set_known_dest_smsc(&self, names: Vec<String>) {
+        self.engine.set_known_dest(names);
+    }
+
+    /// Replaces the clients of the send API (a configuration reload). Requests under way
+    /// finish with the clients they started with; rate limits start anew.
+    ///
+    /// Errors: the [`ConfigError`] of [`EmbeddedConfig::validate`] for these clients, naming
+    /// `api_clients[i].key`; the clients in force are then kept.
+    pub fn set_api_clients(&self, clients: Vec<ApiClient>) -> Result<(), ConfigError> {
+        let check = EmbeddedConfig {
+            api_clients: clients,
+            ..EmbeddedConfig::default()
+        };
+        check.validate()?;
+        self.engine.set_clients(&check.api_clients);
+        tracing::info!(clients = check.api_clients.len(), "send API clients replaced");
+        Ok(())
     }
 
     /// Replaces the MT and MO routes. Applies to messages handed over from now on; queued

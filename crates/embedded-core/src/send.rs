@@ -190,6 +190,13 @@ pub(crate) fn source_address(from: &str) -> Result<Address, String> {
     }
 }
 
+/// Whether `url` is an absolute http(s) URL with a host (a callback address).
+pub(crate) fn is_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or(false)
+}
+
 /// The SMPP relative `validity_period` (`YYMMDDhhmmss000R`) of a time to live in seconds.
 pub(crate) fn relative_validity(ttl_seconds: u64) -> String {
     let s = ttl_seconds.min(99 * 365 * 86_400);
@@ -207,7 +214,9 @@ pub(crate) fn relative_validity(ttl_seconds: u64) -> String {
     )
 }
 
-/// The Android SMS gateway's state words for a send status.
+/// The Android SMS gateway's state word (`ProcessState`) for a send status: queued →
+/// `Pending`, accepted by the carrier → `Sent`, delivered → `Delivered`, any failure or
+/// negative receipt → `Failed`.
 pub(crate) fn android_state(status: MessageStatus) -> &'static str {
     match status {
         MessageStatus::Queued | MessageStatus::Leased => "Pending",
@@ -217,18 +226,35 @@ pub(crate) fn android_state(status: MessageStatus) -> &'static str {
     }
 }
 
-/// The state of an Android batch from its recipients' statuses: `Failed` if any failed, else
-/// the least advanced of `Pending` < `Sent` < `Delivered`.
+/// The state of an Android message (one request) from its recipients' states, by the rules
+/// of that API's documentation ("Status Tracking", multiple recipients): any `Pending` →
+/// `Pending`; any `Processed` → `Processed`; all `Delivered` → `Delivered`; all `Failed` →
+/// `Failed`; otherwise `Sent`.
 pub(crate) fn android_batch_state(states: &[&str]) -> &'static str {
-    if states.contains(&"Failed") {
-        "Failed"
-    } else if states.contains(&"Pending") || states.is_empty() {
+    if states.is_empty() || states.contains(&"Pending") {
         "Pending"
-    } else if states.contains(&"Sent") {
-        "Sent"
-    } else {
+    } else if states.contains(&"Processed") {
+        "Processed"
+    } else if states.iter().all(|s| *s == "Delivered") {
         "Delivered"
+    } else if states.iter().all(|s| *s == "Failed") {
+        "Failed"
+    } else {
+        "Sent"
     }
+}
+
+/// The `states` history of an Android message: for each state a recipient reached, the first
+/// time one did (ms since the epoch).
+pub(crate) fn android_state_times(sends: &[SendRecord]) -> std::collections::BTreeMap<&'static str, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in sends {
+        for h in &s.history {
+            let at = out.entry(android_state(h.status)).or_insert(h.at_ms);
+            *at = (*at).min(h.at_ms);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -276,7 +302,10 @@ mod tests {
     fn android_states() {
         assert_eq!(android_batch_state(&["Sent", "Delivered"]), "Sent");
         assert_eq!(android_batch_state(&["Delivered", "Delivered"]), "Delivered");
-        assert_eq!(android_batch_state(&["Pending", "Failed"]), "Failed");
+        assert_eq!(android_batch_state(&["Pending", "Failed"]), "Pending");
+        assert_eq!(android_batch_state(&["Delivered", "Failed"]), "Sent");
+        assert_eq!(android_batch_state(&["Failed", "Failed"]), "Failed");
+        assert_eq!(android_batch_state(&[]), "Pending");
         assert_eq!(android_state(MessageStatus::Undeliverable), "Failed");
     }
 }

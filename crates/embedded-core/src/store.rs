@@ -11,6 +11,7 @@
 //! | `orphans` | client bind, `0x00`, form byte, carrier id, `0x00`, receipt id | empty |
 //! | `sends` | send id (one recipient of a send API request) | [`crate::send::SendRecord`] as JSON |
 //! | `batches` | batch id (one send API request) | [`crate::send::BatchRecord`] as JSON |
+//! | `callbacks` | ULID (order of the status changes) | a status callback not yet delivered nor given up, as JSON |
 //!
 //! `queues` holds one entry per message that waits to be sent or is leased; `d` keys are the
 //! MT queues of client binds (`dest_smsc`), `s` keys the MO/receipt queues of server binds
@@ -37,13 +38,14 @@ pub(crate) enum TreeId {
     Orphans = 3,
     Sends = 4,
     Batches = 5,
+    Callbacks = 6,
 }
 
 /// sled's page cache limit (its default is 1 GiB, too much for a component of the gateway).
 const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
-const TREE_NAMES: [&str; 6] = [
-    "messages", "queues", "smsc_ids", "orphans", "sends", "batches",
+const TREE_NAMES: [&str; 7] = [
+    "messages", "queues", "smsc_ids", "orphans", "sends", "batches", "callbacks",
 ];
 
 /// A queue: the MT queue of a client bind, or the MO/receipt queue of a server bind.
@@ -134,7 +136,7 @@ impl QueueEntry {
 pub(crate) struct Store {
     path: PathBuf,
     db: sled::Db,
-    trees: [sled::Tree; 6],
+    trees: [sled::Tree; 7],
     /// Serialises every read-modify-write of the store (hand-over, claim, events), so that a
     /// [`Tx`] never conflicts and two claims never lease the same message.
     lock: Mutex<()>,
@@ -161,6 +163,7 @@ impl Store {
             open(TREE_NAMES[3])?,
             open(TREE_NAMES[4])?,
             open(TREE_NAMES[5])?,
+            open(TREE_NAMES[6])?,
         ];
         Ok(Store {
             path: dir.to_path_buf(),

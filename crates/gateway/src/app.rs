@@ -135,6 +135,8 @@ pub struct Running {
     pub admin_addr: Option<SocketAddr>,
     /// The simulator's SMPP address, when `[simulator]` is configured.
     pub sim_addr: Option<SocketAddr>,
+    /// The send API's address, when it is served (embedded core with `[[api_clients]]`).
+    pub send_api_addr: Option<SocketAddr>,
     sim: Option<smsc_sim::SimHandle>,
     embedded: Option<embedded_core::EmbeddedCore>,
 }
@@ -183,16 +185,11 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
 
     // The core: embedded (in-process, over loopback HTTP) or remote.
     let mut embedded = None;
+    let mut send_api_addr = None;
     let api_url = if config.api_base_url == "embedded" {
         let dir = config.data_dir.join("core");
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let core_cfg = embedded_core::EmbeddedConfig {
-            routes: config.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
-            mo_routes: config.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
-            lease: Duration::from_secs(config.embedded_core.lease_seconds.max(1)),
-            max_attempts: config.embedded_core.max_attempts,
-            ..embedded_core::EmbeddedConfig::default()
-        };
+        let core_cfg = config.embedded_core_config();
         let core = embedded_core::EmbeddedCore::open(&dir, core_cfg).with_context(|| format!("cannot open the embedded core in {}", dir.display()))?;
         let addr = format!("{}:{}", config.embedded_core.host, config.embedded_core.port);
         let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("embedded core cannot listen on {addr}"))?;
@@ -205,6 +202,20 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
             }
         });
         tracing::info!(%url, "embedded core serving");
+        if config.send_api.enabled && !config.api_clients.is_empty() {
+            let addr = format!("{}:{}", config.send_api.host, config.send_api.port);
+            let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("send API cannot listen on {addr}"))?;
+            let bound = listener.local_addr()?;
+            let app = core.send_router();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await {
+                    tracing::error!(error = %e, "send API stopped");
+                }
+            });
+            tracing::info!(addr = %bound, clients = config.api_clients.len(), "send API (POST /api/v1/send, /3rdparty/v1/messages)");
+            send_api_addr = Some(bound);
+        }
         embedded = Some(core);
         url
     } else {
@@ -278,7 +289,7 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     }
     tasks.close();
     let sim_addr = sim.as_ref().map(|s| s.smpp_addr);
-    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, sim, embedded })
+    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, send_api_addr, sim, embedded })
 }
 
 impl Running {

@@ -64,6 +64,13 @@ pub struct Config {
     /// The embedded core's HTTP listener (used when `api_base_url = "embedded"`).
     #[serde(default)]
     pub embedded_core: EmbeddedCore,
+    /// The HTTP send API of the embedded core (`docs/http-api.md`): its listener and limits.
+    #[serde(default)]
+    pub send_api: SendApi,
+    /// Clients of the send API: credentials, allowed senders, rate limit, bind. The send API
+    /// listener starts only when there is at least one.
+    #[serde(default)]
+    pub api_clients: Vec<embedded_core::ApiClient>,
     /// Logging.
     #[serde(default)]
     pub log: Log,
@@ -157,6 +164,35 @@ pub struct EmbeddedCore {
     /// Attempts of a retryable failure before the message fails for good.
     #[serde(default = "default_core_attempts")]
     pub max_attempts: u32,
+}
+
+/// `[send_api]`: the listener of the HTTP send API (`POST /api/v1/send`, the Android SMS
+/// gateway compatible `/3rdparty/v1/messages`), served by the embedded core.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SendApi {
+    /// Serve it (when `api_base_url = "embedded"` and `[[api_clients]]` has an entry).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Address (default loopback; `0.0.0.0` to reach it from other hosts).
+    #[serde(default = "default_loopback")]
+    pub host: String,
+    /// Port (default 8090).
+    #[serde(default = "default_send_api_port")]
+    pub port: u16,
+    /// Most SMS segments of one text; a longer one is refused with 400 (1–255, default 10).
+    #[serde(default = "default_max_segments")]
+    pub max_segments: u32,
+    /// Attempts of one status callback before it is given up (1–100, default 6).
+    #[serde(default = "default_callback_attempts")]
+    pub callback_max_attempts: u32,
+    /// Wait before the second attempt of a callback, s; it doubles each time, at most 300 s
+    /// (default 2).
+    #[serde(default = "default_callback_retry")]
+    pub callback_retry_interval: u64,
+    /// Time limit of one callback attempt, s (default 10).
+    #[serde(default = "default_callback_timeout")]
+    pub callback_timeout: u64,
 }
 
 /// `[log]`.
@@ -429,6 +465,21 @@ fn default_admin_port() -> u16 {
 fn default_core_port() -> u16 {
     8088
 }
+fn default_send_api_port() -> u16 {
+    8090
+}
+fn default_max_segments() -> u32 {
+    10
+}
+fn default_callback_attempts() -> u32 {
+    6
+}
+fn default_callback_retry() -> u64 {
+    2
+}
+fn default_callback_timeout() -> u64 {
+    10
+}
 fn default_lease() -> u64 {
     60
 }
@@ -502,6 +553,19 @@ impl Default for Admin {
 impl Default for EmbeddedCore {
     fn default() -> Self {
         EmbeddedCore { host: default_loopback(), port: default_core_port(), lease_seconds: default_lease(), max_attempts: default_core_attempts() }
+    }
+}
+impl Default for SendApi {
+    fn default() -> Self {
+        SendApi {
+            enabled: true,
+            host: default_loopback(),
+            port: default_send_api_port(),
+            max_segments: default_max_segments(),
+            callback_max_attempts: default_callback_attempts(),
+            callback_retry_interval: default_callback_retry(),
+            callback_timeout: default_callback_timeout(),
+        }
     }
 }
 impl Default for Log {
@@ -605,7 +669,7 @@ impl Config {
         if !(1..=10_000).contains(&self.listen.max_connections) {
             bad("listen.max_connections".into(), "must be 1..=10000");
         }
-        for (key, host) in [("listen.host", &self.listen.host), ("metrics.host", &self.metrics.host), ("admin.host", &self.admin.host), ("embedded_core.host", &self.embedded_core.host)] {
+        for (key, host) in [("listen.host", &self.listen.host), ("metrics.host", &self.metrics.host), ("admin.host", &self.admin.host), ("embedded_core.host", &self.embedded_core.host), ("send_api.host", &self.send_api.host)] {
             if host.parse::<IpAddr>().is_err() {
                 bad(key.into(), "must be an IP address");
             }
@@ -687,7 +751,40 @@ impl Config {
                 bad(format!("mo_routes[{i}].source_smsc"), "no [[server_binds]] entry has this name");
             }
         }
+        if !(1..=100).contains(&self.send_api.callback_max_attempts) {
+            bad("send_api.callback_max_attempts".into(), "must be 1..=100");
+        }
+        if !(1..=300).contains(&self.send_api.callback_retry_interval) {
+            bad("send_api.callback_retry_interval".into(), "must be 1..=300 s");
+        }
+        if !(1..=300).contains(&self.send_api.callback_timeout) {
+            bad("send_api.callback_timeout".into(), "must be 1..=300 s");
+        }
+        if !self.api_clients.is_empty() && self.api_base_url != "embedded" {
+            bad("api_clients".into(), "the send API is served by the embedded core: only with api_base_url = \"embedded\"");
+        }
+        if let Err(e) = self.embedded_core_config().validate() {
+            bad(e.field, &e.reason);
+        }
         p
+    }
+
+    /// The embedded core's configuration: routes, tuning, and the send API's clients, limits
+    /// and the client binds a send may name (every `[[binds]]` name).
+    pub fn embedded_core_config(&self) -> embedded_core::EmbeddedConfig {
+        embedded_core::EmbeddedConfig {
+            routes: self.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
+            mo_routes: self.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
+            lease: Duration::from_secs(self.embedded_core.lease_seconds.max(1)),
+            max_attempts: self.embedded_core.max_attempts,
+            api_clients: self.api_clients.clone(),
+            max_segments: self.send_api.max_segments,
+            known_dest_smsc: self.binds.iter().map(|b| b.name.clone()).collect(),
+            callback_max_attempts: self.send_api.callback_max_attempts,
+            callback_retry_base: Duration::from_secs(self.send_api.callback_retry_interval),
+            callback_timeout: Duration::from_secs(self.send_api.callback_timeout),
+            ..embedded_core::EmbeddedConfig::default()
+        }
     }
 
     /// The core's retry cache storage is memory only.
@@ -843,6 +940,32 @@ password = "x"
             let c = Config::load_with_env(&root.join(f), &|_| None).unwrap_or_else(|e| panic!("{e}"));
             assert!(!c.binds.is_empty() && !c.server_binds.is_empty(), "{f}");
         }
+    }
+
+    #[test]
+    fn api_clients_and_send_api_are_read_and_checked_by_key() {
+        let d = tmpdir("api-clients");
+        let text = format!(
+            "{MINIMAL}\n[send_api]\nport = 9999\nmax_segments = 4\n[[api_clients]]\nname = \"mon\"\nusername = \"mon\"\npassword = \"pw\"\nrate_limit = 5\nallowed_senders = [\"ALERTS\"]\ndest_smsc = \"carrier\"\n"
+        );
+        let c = Config::load_with_env(&write(&d, &text), &|_| None).unwrap();
+        assert_eq!((c.send_api.port, c.send_api.max_segments, c.send_api.host.as_str()), (9999, 4, "127.0.0.1"));
+        let ec = c.embedded_core_config();
+        assert_eq!(ec.api_clients[0].rate_limit, Some(5.0));
+        assert_eq!(ec.known_dest_smsc, vec!["carrier".to_string()]);
+        assert_eq!(ec.max_segments, 4);
+
+        let bad = format!("{text}[[api_clients]]\nname = \"other\"\napi_key = \"k\"\ndest_smsc = \"nowhere\"\n");
+        let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
+        assert!(err.problems.iter().any(|p| p.key == "api_clients[1].dest_smsc"), "{err}");
+        let bad = format!("{text}[[api_clients]]\nname = \"mon\"\napi_key = \"k\"\n");
+        let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
+        assert!(err.problems.iter().any(|p| p.key == "api_clients[1].name"), "{err}");
+        let remote = |k: &str| (k == "API_BASE_URL").then(|| "http://core.example".to_string());
+        let err = Config::load_with_env(&write(&d, &text), &remote).unwrap_err();
+        assert!(err.problems.iter().any(|p| p.key == "api_clients"), "{err}");
+        let err = Config::load_with_env(&write(&d, &format!("{text}[[api_clients]]\nname = \"x\"\napi_key = \"k2\"\npasword = \"typo\"\n")), &|_| None).unwrap_err();
+        assert!(err.to_string().contains("pasword"), "{err}");
     }
 
     #[test]

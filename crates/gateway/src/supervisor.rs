@@ -128,6 +128,10 @@ impl Gateway {
                 new.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
                 new.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
             );
+            core.set_known_dest_smsc(new.binds.iter().map(|b| b.name.clone()).collect());
+            if let Err(e) = core.set_api_clients(new.api_clients.clone()) {
+                tracing::error!(error = %e, "send API clients not replaced; the previous ones stay");
+            }
         }
         let mut rt = self.runtimes.lock().await;
 
