@@ -150,11 +150,7 @@ impl Store {
             reason: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(STORE_CACHE_BYTES)
-            .open()
-            .map_err(|e| err(&e))?;
+        let db = open_waiting_for_lock(dir).map_err(|e| err(&e))?;
         let open = |name: &str| db.open_tree(name).map_err(|e| err(&e));
         let trees = [
             open(TREE_NAMES[0])?,
@@ -375,6 +371,26 @@ impl Tx<'_> {
                     CoreStoreError::storage("write", e)
                 }
             })
+    }
+}
+
+/// How long [`Store::open`] waits for another holder of the store's file lock to let go (a
+/// previous process still exiting, or a core of this process still dropping its last tasks).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens sled at `dir`, retrying while its file lock is held by someone else, for at most
+/// [`LOCK_WAIT`]; any other error is returned at once.
+fn open_waiting_for_lock(dir: &Path) -> sled::Result<sled::Db> {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir).cache_capacity(STORE_CACHE_BYTES).open() {
+            // sled reports a held lock as an `Other` I/O error with this text (sled 0.34.7,
+            // `Config::try_lock`); the version is pinned, so the text is stable.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
