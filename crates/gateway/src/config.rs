@@ -1072,7 +1072,7 @@ fn set_at(tree: &mut serde_json::Value, path: &[PathPart], v: serde_json::Value)
 }
 
 /// The text between `prefix` and the next backtick.
-fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
+pub(crate) fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
     let rest = &msg[msg.find(prefix)? + prefix.len()..];
     Some(rest[..rest.find('`')?].to_string())
 }

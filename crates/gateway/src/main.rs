@@ -67,7 +67,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            gateway::telemetry::init_logging(&cfg.log.format, &cfg.log.level);
+            gateway::telemetry::init_logging(&cfg.log.format, &cfg.log.level, cfg.log.ring_size);
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Sim { kind: SimKind::Smsc(sc) } => {
-            gateway::telemetry::init_logging("text", "info");
+            gateway::telemetry::init_logging("text", "info", 100);
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {
