@@ -81,6 +81,10 @@ fn metric_names(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        if !text.is_char_boundary(i) {
+            i += 1;
+            continue;
+        }
         let starts = (text[i..].starts_with("smpp_") || text[i..].starts_with("smppgw_")) && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
         if starts {
             let end = text[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(text.len(), |n| i + n);
@@ -106,7 +110,8 @@ fn rules_and_dashboard_name_only_metrics_the_gateway_exports() {
     for file in ["docs/prometheus/smpp-alerts.yml", "docs/prometheus/smpp-alerts.test.yml", "docs/grafana/smppgw-dashboard.json", "docs/monitoring.md"] {
         let names = metric_names(&read(file));
         assert!(!names.is_empty(), "{file} names no metric");
-        for n in names {
+        // The seed's rule group is called smpp_gateway; it is not a metric.
+        for n in names.into_iter().filter(|n| n != "smpp_gateway") {
             assert!(gateway::telemetry::ALL_METRICS.contains(&n.as_str()), "{file} names {n}, which smppgw does not export");
         }
     }
