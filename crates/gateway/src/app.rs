@@ -713,3 +713,60 @@ async fn uptime(gw: Arc<Gateway>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn cfg() -> Config {
+        let dir = std::env::temp_dir().join(format!("smppgw-app-hb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(
+            &p,
+            "smsc_name = \"gw_prod\"\n[[binds]]\nname = \"carrier\"\nhost = \"h\"\nsystem_id = \"s\"\npassword = \"p\"\n[[binds]]\nname = \"spare\"\nhost = \"h\"\nsystem_id = \"s\"\npassword = \"p\"\nenabled = false\n[[server_binds]]\nname = \"acme\"\nsystem_id = \"a\"\npassword = \"p\"\n",
+        )
+        .unwrap();
+        Config::load_with_env(&p, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn every_enabled_peer_is_registered_as_hostname_underscore_name() {
+        let regs = registrations(&cfg(), |p| format!("gwhost_{p}"));
+        let got: Vec<(&str, &str, BindMode, &str)> = regs.iter().map(|r| (r.frontend.as_str(), r.bind_name.as_str(), r.bind_mode, r.smsc_name.as_str())).collect();
+        assert_eq!(got, vec![("gwhost_carrier", "carrier", BindMode::Client, "gw_prod"), ("gwhost_acme", "acme", BindMode::Server, "gw_prod")], "the disabled peer is not registered");
+    }
+
+    /// With the clock paused: registrations at once, then every 60 s, and at once when woken.
+    #[tokio::test(start_paused = true)]
+    async fn the_heartbeat_is_every_60_s_and_at_once_when_peers_change() {
+        let seen: Arc<Mutex<Vec<(Duration, String)>>> = Default::default();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = CancellationToken::new();
+        let t0 = tokio::time::Instant::now();
+        let c = cfg();
+        let log = seen.clone();
+        let task = tokio::spawn(heartbeat_loop(HEARTBEAT, wake.clone(), stop.clone(), move || registrations(&c, |p| format!("h_{p}")), move |r| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((t0.elapsed(), r.frontend));
+                Ok(())
+            }
+        }));
+        let times = |s: &Arc<Mutex<Vec<(Duration, String)>>>| s.lock().unwrap().iter().map(|(t, _)| t.as_secs()).collect::<Vec<_>>();
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert_eq!(times(&seen), vec![0, 0], "both peers at start, nothing more before 60 s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(times(&seen), vec![0, 0, 60, 60]);
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        wake.notify_one();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(times(&seen), vec![0, 0, 60, 60, 70, 70], "a change registers at once");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(times(&seen).len(), 8, "and the period starts again from there");
+        stop.cancel();
+        task.await.unwrap();
+        assert_eq!(seen.lock().unwrap()[0].1, "h_carrier");
+    }
+}

@@ -535,3 +535,58 @@ mod tests {
         assert_eq!(PeerOverrides::load(&path.with_file_name("absent.json")).unwrap(), PeerOverrides::default());
     }
 }
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    fn client() -> ClientBind {
+        serde_json::from_value(serde_json::json!({"name": "c", "host": "h", "system_id": "s", "password": "p"})).unwrap()
+    }
+    fn server() -> ServerBind {
+        serde_json::from_value(serde_json::json!({"name": "p", "system_id": "s", "password": "p"})).unwrap()
+    }
+
+    #[test]
+    fn client_edits_reconnect_only_for_what_the_bind_carries() {
+        let old = client();
+        assert_eq!(client_change(&old, &old), ClientChange::None);
+        for edit in [
+            |b: &mut ClientBind| b.host = "other".into(),
+            |b: &mut ClientBind| b.port = 2776,
+            |b: &mut ClientBind| b.system_id = "t".into(),
+            |b: &mut ClientBind| b.password = "q".into(),
+            |b: &mut ClientBind| b.system_type = "OTP".into(),
+            |b: &mut ClientBind| b.addr_ton = 1,
+            |b: &mut ClientBind| b.bind_type = crate::config::BindType::Transmitter,
+            |b: &mut ClientBind| b.enabled = false,
+        ] {
+            let mut new = old.clone();
+            edit(&mut new);
+            assert_eq!(client_change(&old, &new), ClientChange::Reconnect, "{new:?}");
+        }
+        for edit in [|b: &mut ClientBind| b.tps_limit = 5, |b: &mut ClientBind| b.window_size = 10, |b: &mut ClientBind| b.enquire_link_interval = 30, |b: &mut ClientBind| b.queue_check_frequency = Some(500)] {
+            let mut new = old.clone();
+            edit(&mut new);
+            assert_eq!(client_change(&old, &new), ClientChange::Live, "{new:?}");
+        }
+    }
+
+    #[test]
+    fn server_edits_rebind_only_when_who_may_bind_changed() {
+        let old = server();
+        let mut pw = old.clone();
+        pw.password = "new".into();
+        pw.source_address_whitelist = vec!["MyBrand".into()];
+        assert_eq!(server_change(&old, &pw), ServerChange::None, "password and source whitelist are read at each bind / PDU");
+        let mut tps = old.clone();
+        tps.tps_limit = 5;
+        assert_eq!(server_change(&old, &tps), ServerChange::Live);
+        let mut ip = old.clone();
+        ip.ip_whitelist = vec!["10.0.0.0/8".into()];
+        assert_eq!(server_change(&old, &ip), ServerChange::Rebind);
+        let mut sid = old.clone();
+        sid.system_id = "other".into();
+        assert_eq!(server_change(&old, &sid), ServerChange::Rebind);
+    }
+}
