@@ -463,6 +463,8 @@ fn body_object(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<Stri
 /// Parse a peer from a JSON object, naming the field at fault (`tps_limit`,
 /// `ip_whitelist[0]`, or the unknown key). The mask or an absent password takes `keep`.
 fn parse_peer<T: serde::de::DeserializeOwned>(mut body: serde_json::Map<String, Value>, keep_password: Option<&str>) -> Result<T, Response> {
+    // `origin` is read-only: what a GET returned can be sent back as it is.
+    body.remove("origin");
     if let Some(old) = keep_password {
         let masked_or_absent = body.get("password").is_none_or(|p| p.as_str() == Some(PASSWORD_MASK));
         if masked_or_absent {
