@@ -381,3 +381,17 @@ def test_no_secret_in_logs_status_or_cli_output(gateway_factory, partner_factory
     assert "partner" in everything and "acme" in everything and "********" in everything
     for secret in [TOKEN, "basic-pass-6d1e", "carrier-pass-51f2", "wrong-guess-77a1", "rotated-pass-90c3", "carrier-pass-2-a8", "acme-pass-3b7d", "wrong-token-value-123"]:
         assert secret not in everything, f"{secret!r} leaked"
+
+
+def test_json_logs_are_one_object_per_line(gateway_factory, partner_factory):
+    import json
+
+    gw = with_admin(gateway_factory(free_port()))
+    gw.config["log"]["format"] = "json"
+    gw.start()
+    assert bind_status(gw.smpp_port, "transceiver", "partner", "pw") == 0
+    wait_for(lambda: "partner bound" in gw.log_tail(200), 10, "the bind in the log")
+    records = [json.loads(line) for line in gw.log_tail(500).splitlines() if line and not line.startswith("=====")]
+    assert records, "no log line"
+    bound = [r for r in records if r.get("fields", {}).get("message") == "partner bound"]
+    assert bound and bound[0]["level"] == "INFO" and bound[0]["fields"]["peer"] == "partner", bound
