@@ -91,6 +91,25 @@ step "npm ci in tests/interop/node"
 step "cargo build --workspace --bins"
 cargo build --workspace --bins || fail "cargo build --workspace --bins"
 
+# ---- 3b. tools the file checks use -------------------------------------------------------------
+# promtool (Debian's prometheus package) checks and unit-tests docs/prometheus/smpp-alerts.yml and
+# the Grafana dashboard's queries (crates/gateway/tests/ops_files.rs); systemd-analyze verifies
+# systemd/smppgw.service. A test whose tool is missing says so and checks the rest.
+step "promtool and systemd-analyze for the operations files"
+if ! command -v promtool >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing promtool (Debian package prometheus)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null; } ||
+      echo "WARNING: Debian package prometheus unavailable: the promtool checks will be skipped"
+  else
+    echo "WARNING: promtool not found and cannot be installed here (not root or no apt-get): its checks will be skipped"
+  fi
+fi
+command -v promtool >/dev/null 2>&1 && promtool --version 2>&1 | head -1
+command -v systemd-analyze >/dev/null 2>&1 && systemd-analyze --version | head -1 ||
+  echo "WARNING: systemd-analyze not found: the unit check will be skipped"
+
 # ---- 4. Rust tests ---------------------------------------------------------------------------
 # A failure here is reported at the end: the interoperability tests still run, so that one run
 # tells everything.

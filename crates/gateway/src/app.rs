@@ -53,9 +53,44 @@ pub struct Gateway {
     hostname: String,
     /// Cancelled on shutdown.
     pub shutdown: CancellationToken,
+    /// Notified when the set of enabled peers changed: register them with the core now.
+    pub register_now: Arc<tokio::sync::Notify>,
+    /// The admin token made at start when the file configures no credential
+    /// ([`admin_token_file`]).
+    pub generated_admin_token: Option<String>,
 }
 
 impl Gateway {
+    /// The shared state of a gateway with nothing running yet: [`Gateway::apply`] starts the
+    /// binds; listeners are the caller's (so that tests can build one without any socket).
+    pub fn new(
+        config: Config,
+        source: crate::supervisor::ConfigSource,
+        core: CoreClient,
+        embedded: Option<embedded_core::EmbeddedCore>,
+        generated_admin_token: Option<String>,
+        shutdown: CancellationToken,
+        tasks: tokio_util::task::TaskTracker,
+    ) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            config: RwLock::new(Arc::new(config)),
+            source: tokio::sync::Mutex::new(source),
+            runtimes: tokio::sync::Mutex::new(Default::default()),
+            apply_lock: tokio::sync::Mutex::new(()),
+            embedded,
+            tasks,
+            started: Instant::now(),
+            handover: Handover::start(core.clone()),
+            events: EventSink::start(core.clone()),
+            core,
+            registry: SessionRegistry::new(),
+            hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
+            shutdown,
+            register_now: Default::default(),
+            generated_admin_token,
+        })
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> Arc<Config> {
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -146,8 +181,11 @@ pub struct Running {
 pub async fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
     let running = start_from(config, Some(path)).await?;
     wait_for_signal(&running.gw).await;
-    running.stop().await;
-    Ok(())
+    if running.stop().await {
+        Ok(())
+    } else {
+        anyhow::bail!("shutdown was not clean (see the log)")
+    }
 }
 
 /// Start everything from a configuration that came from no file (tests).
@@ -159,7 +197,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 /// background, so a carrier that is down does not hold the start). The operators' peer
 /// overrides under `data_dir` are laid over `file`.
 pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<Running> {
-    let started = Instant::now();
     let overrides_path = crate::supervisor::PeerOverrides::path(&file.data_dir);
     let overrides = crate::supervisor::PeerOverrides::load(&overrides_path).map_err(|e| anyhow::anyhow!("peer overrides: {e}"))?;
     let config = overrides.apply(&file);
@@ -240,21 +277,15 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         sim = Some(handle);
     }
 
-    let gw = Arc::new(Gateway {
-        config: RwLock::new(Arc::new(config.clone())),
-        source: tokio::sync::Mutex::new(crate::supervisor::ConfigSource { path, file, overrides }),
-        runtimes: tokio::sync::Mutex::new(Default::default()),
-        apply_lock: tokio::sync::Mutex::new(()),
-        embedded: embedded.clone(),
-        tasks: tasks.clone(),
-        started,
-        handover: Handover::start(core.clone()),
-        events: EventSink::start(core.clone()),
-        core,
-        registry: SessionRegistry::new(),
-        hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
-        shutdown: shutdown.clone(),
-    });
+    let generated_admin_token = if config.admin.enabled && config.admin.token.is_none() && config.admin.username.is_none() {
+        let (path, token) = admin_token_file(&config.data_dir)?;
+        tracing::info!(file = %path.display(), "admin API: no credential configured; using the token in this file (mode 0600)");
+        Some(token)
+    } else {
+        None
+    };
+    let source = crate::supervisor::ConfigSource { path, file, overrides };
+    let gw = Gateway::new(config.clone(), source, core, embedded.clone(), generated_admin_token, shutdown.clone(), tasks.clone());
 
     // Server binds.
     let listen_addr = format!("{}:{}", config.listen.host, config.listen.port);
@@ -298,26 +329,79 @@ impl Running {
         self.sim.as_ref()
     }
 
-    /// Stop: every session unbinds (bounded), workers end, the embedded core flushes.
-    pub async fn stop(self) {
+    /// Stop: the listener stops accepting, every session unbinds, workers end, the embedded
+    /// core flushes — all within `shutdown_timeout`. Returns false when that bound was hit
+    /// (what was left is abandoned: the core's leases bring unreported messages back).
+    pub async fn stop(self) -> bool {
         let Running { gw, sim, embedded, .. } = self;
+        let limit = Duration::from_secs(gw.config().shutdown_timeout.max(1));
+        let t0 = Instant::now();
         let tasks = gw.tasks.clone();
-        tracing::info!("shutting down: unbinding every session");
+        tracing::info!(?limit, "shutting down: no new connections; unbinding every session");
         gw.shutdown.cancel();
-        gw.stop_all_clients().await;
-        if tokio::time::timeout(Duration::from_secs(20), tasks.wait()).await.is_err() {
-            tracing::warn!("some tasks did not stop within 20 s");
-        }
-        if let Some(s) = sim {
-            s.shutdown().await;
+        let orderly = async {
+            gw.stop_all_clients().await;
+            tasks.wait().await;
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+        };
+        let mut clean = tokio::time::timeout(limit, orderly).await.is_ok();
+        if !clean {
+            tracing::error!(?limit, "sessions and tasks did not stop within shutdown_timeout; stopping anyway");
         }
         if let Some(core) = embedded {
-            if let Err(e) = core.flush().await {
-                tracing::error!(error = %e, "embedded core flush failed");
+            // The store's flush gets what is left of the bound, and at least 2 s.
+            let rest = limit.saturating_sub(t0.elapsed()).max(Duration::from_secs(2));
+            match tokio::time::timeout(rest, core.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    clean = false;
+                    tracing::error!(error = %e, "embedded core flush failed");
+                }
+                Err(_) => {
+                    clean = false;
+                    tracing::error!("embedded core flush did not finish in time");
+                }
             }
         }
-        tracing::info!("stopped");
+        tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, clean, "stopped");
+        clean
     }
+}
+
+/// The admin token used when the file configures no credential: read from
+/// `data_dir/admin.token`, or made (128 random bits, hex) and written there with mode 0600,
+/// so that the admin API is never open and the CLI on the same host finds the token.
+pub fn admin_token_file(data_dir: &std::path::Path) -> anyhow::Result<(PathBuf, String)> {
+    let path = data_dir.join("admin.token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_string();
+        if t.len() >= 16 {
+            return Ok((path, t));
+        }
+    }
+    let mut bytes = [0u8; 16];
+    {
+        use std::io::Read as _;
+        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).context("cannot read /dev/urandom for the admin token")?;
+    }
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    {
+        use std::io::Write as _;
+        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(token.as_bytes())?;
+        f.sync_all()?;
+    }
+    Ok((path, token))
 }
 
 async fn wait_for_signal(gw: &Arc<Gateway>) {
@@ -424,7 +508,7 @@ pub(crate) async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target,
         let req = ClaimRequest { frontend: frontend.clone(), dest_smsc, source_smsc, limit: free as u32, lease_seconds: None, wait_ms: Some(wait_ms) };
         let t0 = Instant::now();
         let claimed = gw.core.claim(&req).await;
-        telemetry::core_call("claim", t0.elapsed().as_secs_f64(), claimed.is_ok());
+        telemetry::core_call("claim", t0.elapsed().as_secs_f64(), &claimed);
         let messages = match claimed {
             Ok(r) => {
                 error_logged = false;
@@ -451,13 +535,17 @@ pub(crate) async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target,
         }
         for m in messages {
             let Ok(permit) = window.clone().acquire_owned().await else { return };
-            let (gw, name, labels, target) = (gw.clone(), name.clone(), labels.clone(), target.clone());
+            let occupancy = window_size - window.available_permits();
+            labels.observe(telemetry::WINDOW_OCCUPANCY, occupancy as f64);
+            labels.set(telemetry::WINDOW_IN_FLIGHT, occupancy as f64);
+            let (gw, name, labels, target, window) = (gw.clone(), name.clone(), labels.clone(), target.clone(), window.clone());
             tokio::spawn(async move {
                 match &target {
                     Target::Carrier(h) => submit_one(&gw, &name, h, &labels, m).await,
                     Target::Partner => deliver_one(&gw, &name, &labels, m).await,
                 }
                 drop(permit);
+                labels.set(telemetry::WINDOW_IN_FLIGHT, (window_size - window.available_permits()) as f64);
             });
         }
     }
@@ -495,16 +583,22 @@ where
     let mut resends = 0;
     loop {
         let t0 = Instant::now();
-        return match send().await {
+        let outcome = send().await;
+        // Every request that went on the wire counts as sent (the seed's success rate is
+        // (sent - failures) / sent), at the moment its fate is known; NotBound sent nothing.
+        if !matches!(outcome, Err(SendFailure::NotBound)) {
+            labels.inc(telemetry::MESSAGES_SENT);
+        }
+        return match outcome {
             Ok(frame) if frame.command_status.is_ok() => {
                 labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
-                labels.inc(telemetry::MESSAGES_SENT);
                 match ok_id(&frame) {
                     Some(id) => EventKind::Submitted { smsc_message_id: id },
                     None => EventKind::DeliveredToEsme,
                 }
             }
             Ok(frame) => {
+                labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
                 let st = frame.command_status;
                 if matches!(st, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
                     labels.inc(telemetry::THROTTLED);
@@ -547,26 +641,66 @@ async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundM
     gw.events.report(event(gw, name, &m.id, kind));
 }
 
-/// Register every enabled peer with the core now and every 60 s.
-async fn heartbeat(gw: Arc<Gateway>) {
+/// The registration of every enabled peer, each as `{hostname}_{peer_name}` (seed 002,
+/// "Enregistrement Frontend").
+pub fn registrations(cfg: &Config, frontend: impl Fn(&str) -> String) -> Vec<FrontendRegistration> {
+    let clients = cfg.binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), BindMode::Client));
+    let servers = cfg.server_binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), BindMode::Server));
+    clients
+        .chain(servers)
+        .map(|(name, mode)| FrontendRegistration { frontend: frontend(name), bind_name: name.to_string(), bind_mode: mode, smsc_name: cfg.smsc_name.clone() })
+        .collect()
+}
+
+/// Register every enabled peer at once, then every `period` (the seed's 60 s heartbeat; the
+/// core expires a frontend after 90 s), and again as soon as `wake` is notified (a peer was
+/// added or enabled: it should not wait up to a minute to be routed to). The first success
+/// of each frontend is logged at info, the first failure of an outage at warn (the seed's
+/// troubleshooting looks for "frontend_register" in the logs).
+pub async fn heartbeat_loop<F, Fut>(period: Duration, wake: Arc<tokio::sync::Notify>, stop: CancellationToken, current: impl Fn() -> Vec<FrontendRegistration>, register: F)
+where
+    F: Fn(FrontendRegistration) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut failing: std::collections::HashSet<String> = Default::default();
+    let mut registered: std::collections::HashSet<String> = Default::default();
     loop {
-        let cfg = gw.config();
-        let peers = cfg
-            .binds
-            .iter()
-            .filter(|b| b.enabled)
-            .map(|b| (b.name.clone(), BindMode::Client))
-            .chain(cfg.server_binds.iter().filter(|b| b.enabled).map(|b| (b.name.clone(), BindMode::Server)));
-        for (name, mode) in peers {
-            let reg = FrontendRegistration { frontend: gw.frontend(&name), bind_name: name.clone(), bind_mode: mode, smsc_name: cfg.smsc_name.clone() };
-            if let Err(e) = gw.core.register(&reg).await {
-                tracing::debug!(peer = %name, error = %e, "frontend registration failed");
+        for reg in current() {
+            let frontend = reg.frontend.clone();
+            match register(reg).await {
+                Ok(()) => {
+                    if failing.remove(&frontend) || registered.insert(frontend.clone()) {
+                        tracing::info!(%frontend, "frontend_register: registered with the core");
+                    }
+                }
+                Err(e) => {
+                    if failing.insert(frontend.clone()) {
+                        tracing::warn!(%frontend, error = %e, "frontend_register failed; retrying every heartbeat");
+                    }
+                }
             }
         }
-        if !sleep_or_stop(&gw.shutdown, HEARTBEAT).await {
-            return;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+            _ = wake.notified() => {}
         }
     }
+}
+
+async fn heartbeat(gw: Arc<Gateway>) {
+    let core = gw.core.clone();
+    let g = gw.clone();
+    heartbeat_loop(HEARTBEAT, gw.register_now.clone(), gw.shutdown.clone(), move || registrations(&g.config(), |p| g.frontend(p)), move |reg| {
+        let core = core.clone();
+        async move {
+            let t0 = Instant::now();
+            let res = core.register(&reg).await;
+            telemetry::core_call("register", t0.elapsed().as_secs_f64(), &res);
+            res.map(|_| ()).map_err(|e| e.to_string())
+        }
+    })
+    .await;
 }
 
 /// Keep `smpp_uptime_seconds` current.
@@ -588,5 +722,62 @@ async fn uptime(gw: Arc<Gateway>) {
         if !sleep_or_stop(&gw.shutdown, Duration::from_secs(5)).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn cfg() -> Config {
+        let dir = std::env::temp_dir().join(format!("smppgw-app-hb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(
+            &p,
+            "smsc_name = \"gw_prod\"\n[[binds]]\nname = \"carrier\"\nhost = \"h\"\nsystem_id = \"s\"\npassword = \"p\"\n[[binds]]\nname = \"spare\"\nhost = \"h\"\nsystem_id = \"s\"\npassword = \"p\"\nenabled = false\n[[server_binds]]\nname = \"acme\"\nsystem_id = \"a\"\npassword = \"p\"\n",
+        )
+        .unwrap();
+        Config::load_with_env(&p, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn every_enabled_peer_is_registered_as_hostname_underscore_name() {
+        let regs = registrations(&cfg(), |p| format!("gwhost_{p}"));
+        let got: Vec<(&str, &str, BindMode, &str)> = regs.iter().map(|r| (r.frontend.as_str(), r.bind_name.as_str(), r.bind_mode, r.smsc_name.as_str())).collect();
+        assert_eq!(got, vec![("gwhost_carrier", "carrier", BindMode::Client, "gw_prod"), ("gwhost_acme", "acme", BindMode::Server, "gw_prod")], "the disabled peer is not registered");
+    }
+
+    /// With the clock paused: registrations at once, then every 60 s, and at once when woken.
+    #[tokio::test(start_paused = true)]
+    async fn the_heartbeat_is_every_60_s_and_at_once_when_peers_change() {
+        let seen: Arc<Mutex<Vec<(Duration, String)>>> = Default::default();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = CancellationToken::new();
+        let t0 = tokio::time::Instant::now();
+        let c = cfg();
+        let log = seen.clone();
+        let task = tokio::spawn(heartbeat_loop(HEARTBEAT, wake.clone(), stop.clone(), move || registrations(&c, |p| format!("h_{p}")), move |r| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((t0.elapsed(), r.frontend));
+                Ok(())
+            }
+        }));
+        let times = |s: &Arc<Mutex<Vec<(Duration, String)>>>| s.lock().unwrap().iter().map(|(t, _)| t.as_secs()).collect::<Vec<_>>();
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert_eq!(times(&seen), vec![0, 0], "both peers at start, nothing more before 60 s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(times(&seen), vec![0, 0, 60, 60]);
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        wake.notify_one();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(times(&seen), vec![0, 0, 60, 60, 70, 70], "a change registers at once");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(times(&seen).len(), 8, "and the period starts again from there");
+        stop.cancel();
+        task.await.unwrap();
+        assert_eq!(seen.lock().unwrap()[0].1, "h_carrier");
     }
 }

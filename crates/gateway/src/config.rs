@@ -2,10 +2,16 @@
 //! variables, then validated as a whole.
 //!
 //! Sources, later ones winning: built-in defaults → the file → environment variables
-//! (`API_BASE_URL`, `SMSC_NAME`, `SMPP_POLL_INTERVAL`, `VERIFY_SSL_PEER`, `CACHE_FLUSH_INTERVAL`,
-//! `CACHE_MAX_RETRY_ATTEMPTS`, `CACHE_BACKOFF_MULTIPLIER`, `CACHE_STORAGE_TYPE` — the seed's
-//! `MNESIA_STORAGE_TYPE` is accepted too). Every key is documented in
-//! `config/smppgw.example.toml` and `docs/configuration.md`.
+//! ([`ENV_OVERRIDES`]: the seed's `API_BASE_URL`, `SMSC_NAME`, `SMPP_POLL_INTERVAL`,
+//! `VERIFY_SSL_PEER`, `CACHE_FLUSH_INTERVAL`, `CACHE_MAX_RETRY_ATTEMPTS`,
+//! `CACHE_BACKOFF_MULTIPLIER`, `MNESIA_STORAGE_TYPE`/`CACHE_STORAGE_TYPE`, and our `SMPPGW_*`
+//! for secrets and logs). Every key is documented in `config/smppgw.example.toml` and
+//! `docs/configuration.md`.
+//!
+//! Loading never stops at the first problem: [`Config::load_with_env`] reports every unknown
+//! key, wrong type, out-of-range value, duplicate name, bad CIDR and unusable address at once,
+//! each with its key, and a configuration with any problem is never returned — so a bad file
+//! cannot half-start the gateway.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -52,6 +58,10 @@ pub struct Config {
     /// Largest PDU accepted from any peer, octets.
     #[serde(default = "default_max_pdu")]
     pub max_pdu_len: usize,
+    /// On SIGTERM, the longest wait, s, for sessions to unbind and stores to flush before the
+    /// process exits anyway (default 30; systemd's `TimeoutStopSec` is above it).
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout: u64,
     /// SMPP listener of the server binds.
     #[serde(default)]
     pub listen: Listen,
@@ -205,6 +215,9 @@ pub struct Log {
     /// Filter in `tracing_subscriber::EnvFilter` syntax (default `info`); `RUST_LOG` wins.
     #[serde(default = "default_log_level")]
     pub level: String,
+    /// Recent log records kept in memory for the admin API and dashboard (default 1000).
+    #[serde(default = "default_ring_size")]
+    pub ring_size: usize,
 }
 
 /// `[simulator]`: start the built-in SMSC simulator with the gateway (demo only).
@@ -492,6 +505,12 @@ fn default_log_format() -> String {
 fn default_log_level() -> String {
     "info".into()
 }
+fn default_ring_size() -> usize {
+    1000
+}
+fn default_shutdown_timeout() -> u64 {
+    30
+}
 fn default_receipt_delay() -> u64 {
     1_000
 }
@@ -570,7 +589,7 @@ impl Default for SendApi {
 }
 impl Default for Log {
     fn default() -> Self {
-        Log { format: default_log_format(), level: default_log_level() }
+        Log { format: default_log_format(), level: default_log_level(), ring_size: default_ring_size() }
     }
 }
 
@@ -599,49 +618,105 @@ pub struct ConfigError {
     pub problems: Vec<ConfigProblem>,
 }
 
-/// Environment variables of the seed and the global key each overrides.
-pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("API_BASE_URL", "api_base_url"),
-    ("SMSC_NAME", "smsc_name"),
-    ("SMPP_POLL_INTERVAL", "smpp_poll_interval"),
-    ("VERIFY_SSL_PEER", "verify_ssl_peer"),
-    ("CACHE_FLUSH_INTERVAL", "cache_flush_interval"),
-    ("CACHE_MAX_RETRY_ATTEMPTS", "cache_max_retry_attempts"),
-    ("CACHE_BACKOFF_MULTIPLIER", "cache_backoff_multiplier"),
-    ("MNESIA_STORAGE_TYPE", "cache_storage_type"),
-    ("CACHE_STORAGE_TYPE", "cache_storage_type"),
+/// The type of the value an environment variable carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvKind {
+    /// Text, taken as it is.
+    Text,
+    /// A non-negative integer.
+    Integer,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    Boolean,
+}
+
+/// Environment variables and the key each overrides: the seed's globals ("Variation
+/// d'environnement"), then ours (`SMPPGW_*`) so that secrets can live in systemd's
+/// `EnvironmentFile` rather than in the configuration file.
+pub const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
+    ("API_BASE_URL", "api_base_url", EnvKind::Text),
+    ("SMSC_NAME", "smsc_name", EnvKind::Text),
+    ("SMPP_POLL_INTERVAL", "smpp_poll_interval", EnvKind::Integer),
+    ("VERIFY_SSL_PEER", "verify_ssl_peer", EnvKind::Boolean),
+    ("CACHE_FLUSH_INTERVAL", "cache_flush_interval", EnvKind::Integer),
+    ("CACHE_MAX_RETRY_ATTEMPTS", "cache_max_retry_attempts", EnvKind::Integer),
+    ("CACHE_BACKOFF_MULTIPLIER", "cache_backoff_multiplier", EnvKind::Integer),
+    ("MNESIA_STORAGE_TYPE", "cache_storage_type", EnvKind::Text),
+    ("CACHE_STORAGE_TYPE", "cache_storage_type", EnvKind::Text),
+    ("SMPPGW_DATA_DIR", "data_dir", EnvKind::Text),
+    ("SMPPGW_ADMIN_TOKEN", "admin.token", EnvKind::Text),
+    ("SMPPGW_ADMIN_USERNAME", "admin.username", EnvKind::Text),
+    ("SMPPGW_ADMIN_PASSWORD", "admin.password", EnvKind::Text),
+    ("SMPPGW_LOG_FORMAT", "log.format", EnvKind::Text),
+    ("SMPPGW_LOG_LEVEL", "log.level", EnvKind::Text),
 ];
+
+/// Parse one environment value as `kind`; `Err` says why not.
+fn env_value(var: &str, kind: EnvKind, raw: &str) -> Result<config::Value, String> {
+    let v = raw.trim();
+    Ok(match kind {
+        EnvKind::Text => {
+            // The seed's Mnesia storage names map onto ours.
+            let mapped = match (var, v) {
+                ("MNESIA_STORAGE_TYPE", "disc_copies") => "disk",
+                ("MNESIA_STORAGE_TYPE", "ram_copies") => "memory",
+                _ => v,
+            };
+            config::Value::from(mapped.to_string())
+        }
+        EnvKind::Integer => config::Value::from(v.parse::<u64>().map_err(|_| "not a non-negative integer".to_string())? as i64),
+        EnvKind::Boolean => config::Value::from(match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err("not a boolean (true or false)".into()),
+        }),
+    })
+}
 
 impl Config {
     /// Read `path`, apply environment overrides from `env` (name → value), and validate.
+    ///
+    /// Every problem is reported at once, each naming its key: syntax errors, unknown keys
+    /// (with the closest known key), values of the wrong type, values out of the seed's range,
+    /// duplicate peer names, unparsable CIDRs, unusable addresses, bad environment values.
+    /// A key set from the environment says so in its reason.
     pub fn load_with_env(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
         let fail = |key: &str, reason: String| ConfigError { file: file.clone(), problems: vec![ConfigProblem { key: key.into(), reason }] };
-        if !path.exists() {
-            return Err(fail("(file)", "no such file".into()));
+        if !path.is_file() {
+            return Err(fail("(file)", if path.exists() { "not a regular file".into() } else { "no such file".into() }));
         }
+        let mut problems = Vec::new();
+        let mut from_env: Vec<(&str, &str)> = Vec::new();
         let mut builder = config::Config::builder().add_source(config::File::from(path).format(config::FileFormat::Toml));
-        for (var, key) in ENV_OVERRIDES {
-            if let Some(v) = env(var) {
-                let value = match (*var, v.as_str()) {
-                    ("MNESIA_STORAGE_TYPE", "disc_copies") => "disk".to_string(),
-                    ("MNESIA_STORAGE_TYPE", "ram_copies") => "memory".to_string(),
-                    _ => v,
-                };
-                builder = builder.set_override(*key, value).map_err(|e| fail(var, e.to_string()))?;
+        for (var, key, kind) in ENV_OVERRIDES {
+            let Some(raw) = env(var) else { continue };
+            match env_value(var, *kind, &raw) {
+                Ok(value) => {
+                    builder = builder.set_override(*key, value).map_err(|e| fail(key, format!("{var}: {e}")))?;
+                    from_env.retain(|(k, _)| k != key);
+                    from_env.push((key, var));
+                }
+                Err(why) => problems.push(ConfigProblem { key: key.to_string(), reason: format!("{why} (set by {var}={raw:?})") }),
             }
         }
-        let raw = builder.build().map_err(|e| fail("(file)", e.to_string()))?;
-        let cfg: Config = raw.try_deserialize().map_err(|e| {
-            let text = e.to_string();
-            let key = text.rsplit_once(" for key `").map(|(_, k)| k.trim_end_matches('`').to_string()).unwrap_or_else(|| "(file)".into());
-            fail(&key, text)
-        })?;
-        let problems = cfg.validate();
-        if problems.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(ConfigError { file, problems })
+        let raw = builder.build().map_err(|e| fail("(syntax)", e.to_string()))?;
+        let tree: serde_json::Value = raw.try_deserialize().map_err(|e| fail("(file)", e.to_string()))?;
+        let (cfg, found) = deserialize_collecting::<Config>(tree);
+        problems.extend(found);
+        if let Some(cfg) = &cfg {
+            problems.extend(cfg.validate());
+        }
+        // One problem per key, and say when the environment set it.
+        let mut seen = HashSet::new();
+        problems.retain(|p| seen.insert(p.key.clone()));
+        for p in &mut problems {
+            if let Some((_, var)) = from_env.iter().find(|(k, _)| *k == p.key) {
+                p.reason = format!("{} (set by {var})", p.reason);
+            }
+        }
+        match cfg {
+            Some(cfg) if problems.is_empty() => Ok(cfg),
+            _ => Err(ConfigError { file, problems }),
         }
     }
 
@@ -650,95 +725,120 @@ impl Config {
         Self::load_with_env(path, &|k| std::env::var(k).ok())
     }
 
-    /// Every problem of this configuration (empty when it is usable).
+    /// Every problem of this configuration (empty when it is usable): ranges of the seed,
+    /// duplicate names, addresses, references between sections.
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut p = Vec::new();
         let mut bad = |key: String, reason: &str| p.push(ConfigProblem { key, reason: reason.to_string() });
-        if self.api_base_url != "embedded" && !(self.api_base_url.starts_with("http://") || self.api_base_url.starts_with("https://")) {
-            bad("api_base_url".into(), "must be \"embedded\" or an http(s):// URL");
+        if self.api_base_url != "embedded" {
+            if let Err(why) = check_url(&self.api_base_url) {
+                bad("api_base_url".into(), &format!("must be \"embedded\" or an http(s):// URL: {why}"));
+            }
+        }
+        if self.smsc_name.trim().is_empty() {
+            bad("smsc_name".into(), "must not be empty");
         }
         if !(1..=60_000).contains(&self.smpp_poll_interval) {
             bad("smpp_poll_interval".into(), "must be 1..=60000 ms");
         }
-        if !matches!(self.cache_storage_type.as_str(), "disk" | "memory") {
-            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\"");
+        if !(100..=3_600_000).contains(&self.cache_flush_interval) {
+            bad("cache_flush_interval".into(), "must be 100..=3600000 ms");
         }
-        if self.cache_backoff_multiplier < 1 {
-            bad("cache_backoff_multiplier".into(), "must be at least 1");
+        if !(1..=100).contains(&self.cache_max_retry_attempts) {
+            bad("cache_max_retry_attempts".into(), "must be 1..=100");
+        }
+        if !(1..=10).contains(&self.cache_backoff_multiplier) {
+            bad("cache_backoff_multiplier".into(), "must be 1..=10");
+        }
+        if !matches!(self.cache_storage_type.as_str(), "disk" | "memory") {
+            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\" (the seed's disc_copies/ram_copies are accepted from MNESIA_STORAGE_TYPE)");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            bad("data_dir".into(), "must not be empty");
+        }
+        if !(100..=600_000).contains(&self.core_timeout_ms) {
+            bad("core_timeout_ms".into(), "must be 100..=600000 ms");
+        }
+        if !(1..=600).contains(&self.shutdown_timeout) {
+            bad("shutdown_timeout".into(), "must be 1..=600 s");
+        }
+        if !(16..=1_000_000).contains(&self.max_pdu_len) {
+            bad("max_pdu_len".into(), "must be 16..=1000000 octets");
         }
         if !(1..=10_000).contains(&self.listen.max_connections) {
             bad("listen.max_connections".into(), "must be 1..=10000");
         }
-        for (key, host) in [("listen.host", &self.listen.host), ("metrics.host", &self.metrics.host), ("admin.host", &self.admin.host), ("embedded_core.host", &self.embedded_core.host), ("send_api.host", &self.send_api.host)] {
-            if host.parse::<IpAddr>().is_err() {
-                bad(key.into(), "must be an IP address");
+        if !(1..=3600).contains(&self.listen.bind_timeout) {
+            bad("listen.bind_timeout".into(), "must be 1..=3600 s");
+        }
+        // Addresses: each must be an IP literal, and no two listeners may share one.
+        let mut listeners: Vec<(&str, IpAddr, u16)> = Vec::new();
+        let embedded = self.api_base_url == "embedded";
+        for (key, host, port, used) in [
+            ("listen", &self.listen.host, self.listen.port, true),
+            ("metrics", &self.metrics.host, self.metrics.port, self.metrics.enabled),
+            ("admin", &self.admin.host, self.admin.port, self.admin.enabled),
+            ("embedded_core", &self.embedded_core.host, self.embedded_core.port, embedded),
+            ("send_api", &self.send_api.host, self.send_api.port, embedded && self.send_api.enabled && !self.api_clients.is_empty()),
+        ] {
+            match host.parse::<IpAddr>() {
+                Err(_) => bad(format!("{key}.host"), "must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)"),
+                Ok(ip) if used && port != 0 => {
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| *oport == port && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())) {
+                        bad(format!("{key}.port"), &format!("{host}:{port} is already used by [{other}]"));
+                    }
+                    listeners.push((key, ip, port));
+                }
+                Ok(_) => {}
             }
         }
-        if !(1..=1_000_000).contains(&self.max_pdu_len) || self.max_pdu_len < 16 {
-            bad("max_pdu_len".into(), "must be 16..=1000000 octets");
+        if let Some(sim) = &self.simulator {
+            match sim.listen.parse::<std::net::SocketAddr>() {
+                Err(_) => bad("simulator.listen".into(), "must be IP:port, e.g. 127.0.0.1:2776"),
+                Ok(a) => {
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, ip, port)| *port == a.port() && (*ip == a.ip() || ip.is_unspecified())) {
+                        bad("simulator.listen".into(), &format!("{a} is already used by [{other}]"));
+                    }
+                }
+            }
+            if sim.control.as_deref().is_some_and(|c| c.parse::<std::net::SocketAddr>().is_err()) {
+                bad("simulator.control".into(), "must be IP:port, e.g. 127.0.0.1:2777");
+            }
         }
         if self.admin.username.is_some() != self.admin.password.is_some() {
-            bad("admin.password".into(), "username and password go together");
+            bad("admin.password".into(), "admin.username and admin.password go together");
+        }
+        if self.admin.token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            bad("admin.token".into(), "must be at least 16 characters");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bad("log.format".into(), "must be \"text\" or \"json\"");
         }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            bad("log.level".into(), "not a tracing filter (e.g. \"info\" or \"info,smpp_session=debug\")");
+        }
+        if !(10..=100_000).contains(&self.log.ring_size) {
+            bad("log.ring_size".into(), "must be 10..=100000 records");
+        }
         let mut names = HashSet::new();
         for (i, b) in self.binds.iter().enumerate() {
-            let k = |f: &str| format!("binds[{i}].{f}");
-            if b.name.trim().is_empty() {
-                bad(k("name"), "must not be empty");
-            } else if !names.insert(b.name.clone()) {
-                bad(k("name"), "duplicate peer name");
+            for (field, reason) in b.problems() {
+                bad(format!("binds[{i}].{field}"), &reason);
             }
-            if b.mode.as_deref().is_some_and(|m| m != "client") {
-                bad(k("mode"), "a [[binds]] entry is always mode \"client\"");
+            if !b.name.is_empty() && !names.insert(b.name.clone()) {
+                bad(format!("binds[{i}].name"), "duplicate peer name (names are unique among [[binds]] and [[server_binds]])");
             }
-            if b.host.trim().is_empty() {
-                bad(k("host"), "must not be empty");
-            }
-            if b.port == 0 {
-                bad(k("port"), "must be 1..=65535");
-            }
-            check_peer_common(&mut bad, &k, b.tps_limit, b.queue_check_frequency, b.enquire_link_interval, b.cache_max_size, b.window_size);
-            if b.addr_ton > 6 {
-                bad(k("addr_ton"), "must be 0..=6");
-            }
-            if b.addr_npi > 18 {
-                bad(k("addr_npi"), "must be 0..=18");
-            }
-            // No length check on system_id/password: SMPP 3.4 says 15/8 characters, but
-            // carriers issue longer ones and expect them sent as given.
         }
         let mut system_ids = HashSet::new();
         for (i, b) in self.server_binds.iter().enumerate() {
-            let k = |f: &str| format!("server_binds[{i}].{f}");
-            if b.name.trim().is_empty() {
-                bad(k("name"), "must not be empty");
-            } else if !names.insert(b.name.clone()) {
-                bad(k("name"), "duplicate peer name");
+            for (field, reason) in b.problems() {
+                bad(format!("server_binds[{i}].{field}"), &reason);
             }
-            if b.system_id.is_empty() {
-                bad(k("system_id"), "must not be empty");
-            } else if !system_ids.insert(b.system_id.clone()) {
-                bad(k("system_id"), "duplicate system_id among server binds");
+            if !b.name.is_empty() && !names.insert(b.name.clone()) {
+                bad(format!("server_binds[{i}].name"), "duplicate peer name (names are unique among [[binds]] and [[server_binds]])");
             }
-            if b.allowed_bind_types.is_empty() {
-                bad(k("allowed_bind_types"), "must allow at least one bind type");
-            }
-            for (j, net) in b.ip_whitelist.iter().enumerate() {
-                if parse_net(net).is_none() {
-                    bad(format!("server_binds[{i}].ip_whitelist[{j}]"), "not an IP address or CIDR");
-                }
-            }
-            for (j, pat) in b.source_address_whitelist.iter().enumerate() {
-                if pat.is_empty() || pat.trim_end_matches('*').contains('*') {
-                    bad(format!("server_binds[{i}].source_address_whitelist[{j}]"), "empty, or '*' other than at the end");
-                }
-            }
-            check_peer_common(&mut bad, &k, b.tps_limit, b.queue_check_frequency, b.enquire_link_interval, b.cache_max_size, b.window_size);
-            if !(1..=1000).contains(&b.max_sessions) {
-                bad(k("max_sessions"), "must be 1..=1000");
+            if !b.system_id.is_empty() && !system_ids.insert(b.system_id.clone()) {
+                bad(format!("server_binds[{i}].system_id"), "duplicate system_id among [[server_binds]] (a bind could not tell them apart)");
             }
         }
         for (i, r) in self.routes.iter().enumerate() {
@@ -791,26 +891,319 @@ impl Config {
     pub fn cache_in_memory(&self) -> bool {
         self.cache_storage_type == "memory"
     }
+
+    /// Whether the peer named `name` exists (client or server).
+    pub fn has_peer(&self, name: &str) -> bool {
+        self.binds.iter().any(|b| b.name == name) || self.server_binds.iter().any(|b| b.name == name)
+    }
 }
 
-fn check_peer_common(bad: &mut impl FnMut(String, &str), k: &dyn Fn(&str) -> String, tps: u32, qcf: Option<u64>, enquire: u64, cache_size: u64, window: usize) {
+impl ClientBind {
+    /// This bind's own problems, keyed by field (`port`, `tps_limit`…). Cross-peer checks
+    /// (duplicate names) are [`Config::validate`]'s.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        let mut bad = |f: &str, r: &str| p.push((f.to_string(), r.to_string()));
+        check_name(&mut bad, &self.name);
+        if self.mode.as_deref().is_some_and(|m| m != "client") {
+            bad("mode", "a [[binds]] entry is always mode \"client\" (partners go in [[server_binds]])");
+        }
+        if let Err(why) = check_host(&self.host) {
+            bad("host", &why);
+        }
+        if self.port == 0 {
+            bad("port", "must be 1..=65535");
+        }
+        if self.system_id.is_empty() {
+            bad("system_id", "must not be empty");
+        }
+        // No length check on system_id/password: SMPP 3.4 says 15/8 characters, but carriers
+        // issue longer ones and expect them sent as given. NUL cannot be sent in a C-string.
+        for (f, v) in [("system_id", &self.system_id), ("password", &self.password), ("system_type", &self.system_type), ("address_range", &self.address_range)] {
+            if v.contains('\0') {
+                bad(f, "must not contain NUL");
+            }
+        }
+        if self.addr_ton > 6 {
+            bad("addr_ton", "must be 0..=6");
+        }
+        if self.addr_npi > 18 {
+            bad("addr_npi", "must be 0..=18");
+        }
+        if !matches!(self.interface_version, 0x33 | 0x34 | 0x50) {
+            bad("interface_version", "must be 51 (0x33), 52 (0x34, SMPP 3.4) or 80 (0x50, SMPP 5.0)");
+        }
+        check_peer_common(&mut bad, self.tps_limit, self.queue_check_frequency, self.enquire_link_interval, self.cache_max_size, self.cache_retry_interval, self.window_size, self.response_timeout);
+        if !(1..=3600).contains(&self.reconnect_interval) {
+            bad("reconnect_interval", "must be 1..=3600 s");
+        }
+        if !(1..=600).contains(&self.bind_timeout) {
+            bad("bind_timeout", "must be 1..=600 s");
+        }
+        p
+    }
+}
+
+impl ServerBind {
+    /// This partner's own problems, keyed by field (`ip_whitelist[0]`, `tps_limit`…).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        let mut bad = |f: &str, r: &str| p.push((f.to_string(), r.to_string()));
+        check_name(&mut bad, &self.name);
+        if self.system_id.is_empty() {
+            bad("system_id", "must not be empty");
+        }
+        if self.password.is_empty() {
+            bad("password", "must not be empty (a partner without a password could be anyone)");
+        }
+        for (f, v) in [("system_id", &self.system_id), ("password", &self.password)] {
+            if v.contains('\0') {
+                bad(f, "must not contain NUL");
+            }
+        }
+        if self.allowed_bind_types.is_empty() {
+            bad("allowed_bind_types", "must allow at least one of transmitter, receiver, transceiver");
+        }
+        for (j, net) in self.ip_whitelist.iter().enumerate() {
+            if parse_net(net).is_none() {
+                bad(&format!("ip_whitelist[{j}]"), &format!("{net:?} is not an IP address or CIDR (e.g. 192.168.1.0/24, 10.50.1.100)"));
+            }
+        }
+        for (j, pat) in self.source_address_whitelist.iter().enumerate() {
+            if pat.is_empty() || pat.trim_end_matches('*').contains('*') || pat == "*" {
+                bad(&format!("source_address_whitelist[{j}]"), "an exact address or \"prefix*\" (one '*', at the end, after a prefix)");
+            }
+        }
+        check_peer_common(&mut bad, self.tps_limit, self.queue_check_frequency, self.enquire_link_interval, self.cache_max_size, self.cache_retry_interval, self.window_size, self.response_timeout);
+        if !(1..=1000).contains(&self.max_sessions) {
+            bad("max_sessions", "must be 1..=1000");
+        }
+        if self.inactivity_timeout > 86_400 {
+            bad("inactivity_timeout", "must be 0..=86400 s");
+        }
+        p
+    }
+}
+
+/// Peer names end up in URLs, metric labels and `{hostname}_{name}` frontend names.
+fn check_name(bad: &mut impl FnMut(&str, &str), name: &str) {
+    if name.is_empty() {
+        bad("name", "must not be empty");
+    } else if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        bad("name", "must be 1 to 64 of A-Z a-z 0-9 _ - . (it names metrics, URLs and frontends)");
+    }
+}
+
+/// A carrier's host: an IP literal or a DNS name (RFC 1123 labels).
+fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if host.len() <= 253 && host.trim_end_matches('.').split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(format!("{host:?} is neither an IP address nor a host name"))
+    }
+}
+
+/// An `http(s)://host[:port][/path]` URL.
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("scheme {:?} is not http or https", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_peer_common(bad: &mut impl FnMut(&str, &str), tps: u32, qcf: Option<u64>, enquire: u64, cache_size: u64, cache_retry: u64, window: usize, response_timeout: u64) {
     if !(1..=10_000).contains(&tps) {
-        bad(k("tps_limit"), "must be 1..=10000");
+        bad("tps_limit", "must be 1..=10000");
     }
     if let Some(q) = qcf {
         if !(100..=10_000).contains(&q) {
-            bad(k("queue_check_frequency"), "must be 100..=10000 ms");
+            bad("queue_check_frequency", "must be 100..=10000 ms");
         }
     }
     if enquire > 3600 {
-        bad(k("enquire_link_interval"), "must be 0..=3600 s");
+        bad("enquire_link_interval", "must be 0..=3600 s");
     }
     if !(1..=1_000_000).contains(&cache_size) {
-        bad(k("cache_max_size"), "must be 1..=1000000");
+        bad("cache_max_size", "must be 1..=1000000");
+    }
+    if !(1..=86_400).contains(&cache_retry) {
+        bad("cache_retry_interval", "must be 1..=86400 s");
     }
     if !(1..=10_000).contains(&window) {
-        bad(k("window_size"), "must be 1..=10000");
+        bad("window_size", "must be 1..=10000");
     }
+    if !(1..=3600).contains(&response_timeout) {
+        bad("response_timeout", "must be 1..=3600 s");
+    }
+}
+
+/// Deserialize `tree` into `T`, collecting every unknown key and every value of the wrong
+/// type instead of stopping at the first: each offending key is reported, taken out (so its
+/// default applies) and deserialization tried again. A missing required key is reported and
+/// filled with an empty string so that the rest can still be checked. The value comes back
+/// with the problems so it can be validated further; it is usable only when there are none.
+/// `None` when the problems leave nothing to check.
+pub fn deserialize_collecting<T: serde::de::DeserializeOwned>(mut tree: serde_json::Value) -> (Option<T>, Vec<ConfigProblem>) {
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    // Each round removes or fills one key, so the number of rounds is bounded by the keys.
+    for _ in 0..500 {
+        let err = match serde_path_to_error::deserialize::<_, T>(&tree) {
+            Ok(v) => return (Some(v), problems),
+            Err(e) => e,
+        };
+        let mut path: Vec<PathPart> = err.path().iter().filter_map(PathPart::from_segment).collect();
+        let msg = err.inner().to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let fixed = if let Some(field) = quoted_after(&msg, "unknown field `") {
+            if path.last() != Some(&PathPart::Key(field.clone())) {
+                path.push(PathPart::Key(field.clone()));
+            }
+            let hint = closest(&field, &expected_list(&msg)).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            problems.push(ConfigProblem { key: render(&path), reason: format!("unknown key{hint}") });
+            remove_at(&mut tree, &path)
+        } else if let Some(field) = quoted_after(&msg, "missing field `") {
+            if path.last() != Some(&PathPart::Key(field.clone())) {
+                path.push(PathPart::Key(field.clone()));
+            }
+            problems.push(ConfigProblem { key: render(&path), reason: "required key is missing".into() });
+            set_at(&mut tree, &path, serde_json::Value::String(String::new()))
+        } else {
+            let reason = msg.replace("invalid type:", "wrong type:").replace("invalid value:", "out of range:");
+            problems.push(ConfigProblem { key: render(&path), reason });
+            remove_at(&mut tree, &path)
+        };
+        if !fixed || path.is_empty() {
+            break;
+        }
+        // The same key failing twice means our repair did not help: stop here.
+        let last = problems.last().map(|p| p.key.clone()).unwrap_or_default();
+        if problems.iter().filter(|p| p.key == last).count() > 1 {
+            break;
+        }
+    }
+    (None, problems)
+}
+
+/// One step of a key path: a table key or an array index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+impl PathPart {
+    fn from_segment(s: &serde_path_to_error::Segment) -> Option<Self> {
+        match s {
+            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+            serde_path_to_error::Segment::Enum { variant } => Some(PathPart::Key(variant.clone())),
+            serde_path_to_error::Segment::Unknown => None,
+        }
+    }
+}
+
+/// `binds[0].port`, as the file's keys are written.
+fn render(path: &[PathPart]) -> String {
+    let mut s = String::new();
+    for p in path {
+        match p {
+            PathPart::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            PathPart::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    if s.is_empty() {
+        "(file)".into()
+    } else {
+        s
+    }
+}
+
+fn parent_mut<'a>(tree: &'a mut serde_json::Value, path: &[PathPart]) -> Option<&'a mut serde_json::Value> {
+    let mut cur = tree;
+    for p in path {
+        cur = match p {
+            PathPart::Key(k) => cur.get_mut(k.as_str())?,
+            PathPart::Index(i) => cur.get_mut(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+fn remove_at(tree: &mut serde_json::Value, path: &[PathPart]) -> bool {
+    let Some((last, parent)) = path.split_last() else { return false };
+    match (parent_mut(tree, parent), last) {
+        (Some(serde_json::Value::Object(m)), PathPart::Key(k)) => m.remove(k).is_some(),
+        (Some(serde_json::Value::Array(a)), PathPart::Index(i)) if *i < a.len() => {
+            a.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn set_at(tree: &mut serde_json::Value, path: &[PathPart], v: serde_json::Value) -> bool {
+    let Some((PathPart::Key(k), parent)) = path.split_last() else { return false };
+    match parent_mut(tree, parent) {
+        Some(serde_json::Value::Object(m)) => {
+            m.insert(k.clone(), v);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The text between `prefix` and the next backtick.
+pub(crate) fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
+    let rest = &msg[msg.find(prefix)? + prefix.len()..];
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// serde's "expected one of `a`, `b`" list.
+fn expected_list(msg: &str) -> Vec<String> {
+    msg.split_once("expected")
+        .map(|(_, rest)| rest.split('`').skip(1).step_by(2).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
+fn closest(word: &str, candidates: &[String]) -> Option<String> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
 }
 
 /// Parse a whitelist entry: an IP (as /32 or /128) or a CIDR.
@@ -928,9 +1321,123 @@ password = "x"
     fn unknown_key_and_wrong_type_are_refused() {
         let d = tmpdir("unknown");
         let err = Config::load_with_env(&write(&d, "smsc_nam = \"x\"\n"), &|_| None).unwrap_err();
-        assert!(err.to_string().contains("smsc_nam"), "{err}");
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].key, "smsc_nam");
+        assert!(err.problems[0].reason.contains("did you mean `smsc_name`"), "{err}");
         let err = Config::load_with_env(&write(&d, "[listen]\nport = \"abc\"\n"), &|_| None).unwrap_err();
-        assert!(err.to_string().contains("port"), "{err}");
+        assert_eq!(err.problems[0].key, "listen.port", "{err}");
+        assert!(err.problems[0].reason.contains("wrong type"), "{err}");
+    }
+
+    /// The issue's list, all in one file: every problem is reported in one pass, by key.
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let d = tmpdir("all");
+        let text = r#"
+smpp_pol_interval = 100
+verify_ssl_peer = "maybe"
+[listen]
+host = "0.0.0.0:2775"
+port = 70000
+[admin]
+host = "127.0.0.1"
+port = 4000
+[metrics]
+host = "127.0.0.1"
+port = 4000
+[[binds]]
+name = "carrier"
+host = "smpp carrier"
+system_id = "gw"
+password = "pw"
+tps_limit = 0
+addr_ton = 9
+bind_type = "transciever"
+[[binds]]
+name = "carrier"
+host = "10.0.0.1"
+system_id = "gw"
+password = "pw"
+enquire_link_interval = 4000
+[[server_binds]]
+name = "partner"
+system_id = "p"
+password = "x"
+ip_whitelist = ["10.0.0.0/33", "192.168.1.0/24", "not-an-ip"]
+queue_check_frequency = 50
+"#;
+        let err = Config::load_with_env(&write(&d, text), &|_| None).unwrap_err();
+        let got: Vec<(&str, &str)> = err.problems.iter().map(|p| (p.key.as_str(), p.reason.as_str())).collect();
+        let has = |key: &str, words: &str| got.iter().any(|(k, r)| *k == key && r.contains(words));
+        for (key, words) in [
+            ("smpp_pol_interval", "did you mean `smpp_poll_interval`"),
+            ("verify_ssl_peer", "wrong type"),
+            ("listen.port", "out of range"),
+            ("binds[0].bind_type", "unknown variant"),
+            ("listen.host", "must be an IP address"),
+            ("admin.port", "already used by [metrics]"),
+            ("binds[0].host", "neither an IP address nor a host name"),
+            ("binds[0].tps_limit", "1..=10000"),
+            ("binds[0].addr_ton", "0..=6"),
+            ("binds[1].name", "duplicate peer name"),
+            ("binds[1].enquire_link_interval", "0..=3600"),
+            ("server_binds[0].ip_whitelist[0]", "not an IP address or CIDR"),
+            ("server_binds[0].ip_whitelist[2]", "not an IP address or CIDR"),
+            ("server_binds[0].queue_check_frequency", "100..=10000"),
+        ] {
+            assert!(has(key, words), "no problem {key:?} containing {words:?} in {got:#?}");
+        }
+        assert!(!got.iter().any(|(k, _)| *k == "server_binds[0].ip_whitelist[1]"), "a good CIDR was reported: {got:#?}");
+        assert!(err.to_string().starts_with(&d.join("t.toml").display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn missing_required_keys_are_named_and_the_rest_still_checked() {
+        let d = tmpdir("missing");
+        let err = Config::load_with_env(&write(&d, "[[binds]]\nname = \"c\"\nsystem_id = \"s\"\npassword = \"p\"\ntps_limit = 0\n"), &|_| None).unwrap_err();
+        let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"binds[0].host"), "{keys:?}");
+        assert!(err.problems.iter().any(|p| p.key == "binds[0].host" && p.reason.contains("missing")), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_not_panicked() {
+        let d = tmpdir("syntax");
+        let err = Config::load_with_env(&write(&d, "[[binds]\nname = \n"), &|_| None).unwrap_err();
+        assert_eq!(err.problems[0].key, "(syntax)", "{err}");
+        let err = Config::load_with_env(&d.join("absent.toml"), &|_| None).unwrap_err();
+        assert_eq!(err.problems[0].reason, "no such file");
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let d = tmpdir("badenv");
+        let env = |k: &str| match k {
+            "SMPP_POLL_INTERVAL" => Some("fast".to_string()),
+            "VERIFY_SSL_PEER" => Some("perhaps".to_string()),
+            "CACHE_MAX_RETRY_ATTEMPTS" => Some("0".to_string()),
+            _ => None,
+        };
+        let err = Config::load_with_env(&write(&d, MINIMAL), &env).unwrap_err();
+        let find = |k: &str| err.problems.iter().find(|p| p.key == k).map(|p| p.reason.clone()).unwrap_or_default();
+        assert!(find("smpp_poll_interval").contains("SMPP_POLL_INTERVAL"), "{err}");
+        assert!(find("verify_ssl_peer").contains("not a boolean"), "{err}");
+        assert!(find("cache_max_retry_attempts").contains("set by CACHE_MAX_RETRY_ATTEMPTS"), "{err}");
+    }
+
+    #[test]
+    fn secrets_and_logs_come_from_the_environment_too() {
+        let d = tmpdir("secretenv");
+        let env = |k: &str| match k {
+            "SMPPGW_ADMIN_TOKEN" => Some("0123456789abcdef-token".to_string()),
+            "SMPPGW_LOG_FORMAT" => Some("json".to_string()),
+            "SMSC_NAME" => Some("12345".to_string()),
+            _ => None,
+        };
+        let c = Config::load_with_env(&write(&d, MINIMAL), &env).unwrap();
+        assert_eq!(c.admin.token.as_deref(), Some("0123456789abcdef-token"));
+        assert_eq!(c.log.format, "json");
+        assert_eq!(c.smsc_name, "12345", "a numeric-looking SMSC_NAME stays text");
     }
 
     #[test]

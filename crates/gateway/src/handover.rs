@@ -66,7 +66,7 @@ async fn dispatch(core: CoreClient, mut rx: mpsc::Receiver<Waiter>) {
             let ids: Vec<String> = msgs.iter().map(|m| m.id.clone()).collect();
             let t0 = Instant::now();
             let res = core.post_messages(msgs).await;
-            telemetry::core_call("post_messages", t0.elapsed().as_secs_f64(), res.is_ok());
+            telemetry::core_call("post_messages", t0.elapsed().as_secs_f64(), &res);
             match res {
                 Ok(ans) => {
                     for (id, w) in ids.iter().zip(waiters) {
@@ -132,7 +132,7 @@ async fn send_events(core: CoreClient, mut rx: mpsc::UnboundedReceiver<Event>) {
         loop {
             let t0 = Instant::now();
             let res = core.post_events(batch.clone()).await;
-            telemetry::core_call("post_events", t0.elapsed().as_secs_f64(), res.is_ok());
+            telemetry::core_call("post_events", t0.elapsed().as_secs_f64(), &res);
             match res {
                 Ok(_) => break,
                 Err(e) if e.is_retryable() => {

@@ -104,7 +104,7 @@ impl SessionHandler for ServerSide {
             let labels = Self::labels(&session.peer_name, &session.system_id);
             labels.inc(telemetry::MESSAGES_RECEIVED);
             if !within_rate {
-                labels.inc(telemetry::THROTTLED);
+                labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "throttled");
                 tracing::debug!(peer = %session.peer_name, tps_limit, "submit over tps_limit answered ESME_RTHROTTLED");
                 return InboundReply::error(CommandStatus::ESME_RTHROTTLED);
             }
@@ -114,6 +114,7 @@ impl SessionHandler for ServerSide {
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
             if !source_allowed(&whitelist, &source) {
+                labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "source_address");
                 tracing::warn!("SMPP Server: Rejecting submit_sm from {} - source_addr '{}' not in whitelist", session.peer_name, source);
                 return InboundReply::error(CommandStatus::ESME_RINVSRCADR);
             }
@@ -128,10 +129,12 @@ impl SessionHandler for ServerSide {
             match gw.handover.hand_over(msg).await {
                 Ok(_) => InboundReply::ok(id),
                 Err(e) if e.is_retryable() => {
+                    labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "core_unavailable");
                     tracing::warn!(peer = %session.peer_name, error = %e, "submit_sm not accepted: core unavailable; answered ESME_RSYSERR");
                     InboundReply::error(CommandStatus::ESME_RSYSERR)
                 }
                 Err(e) => {
+                    labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "core_refused");
                     tracing::warn!(peer = %session.peer_name, error = %e, "submit_sm refused by the core");
                     InboundReply::error(CommandStatus::ESME_RSUBMITFAIL)
                 }
@@ -149,7 +152,8 @@ impl SessionHandler for ServerSide {
                 labels.inc(telemetry::BIND_SUCCESS);
                 labels.set(telemetry::CONNECTION_STATUS, 1.0);
             }
-            LinkEvent::Closed(_) => {
+            LinkEvent::Closed(why) => {
+                tracing::info!(peer = %session.peer_name, remote = %session.remote, reason = ?why, "partner session closed");
                 labels.inc(telemetry::DISCONNECTIONS);
                 // The session is already out of the registry here.
                 let up = self.gw.registry.count(&session.peer_name) > 0;
@@ -207,8 +211,12 @@ impl SessionHandler for ClientSide {
                 l.inc(telemetry::BIND_SUCCESS);
                 l.set(telemetry::CONNECTION_STATUS, 1.0);
             }
-            LinkEvent::BindFailed(_) => l.inc(telemetry::BIND_FAILURES),
-            LinkEvent::Closed(_) => {
+            LinkEvent::BindFailed(why) => {
+                tracing::warn!(bind = %self.name, reason = %why, "bind to SMSC failed");
+                l.inc(telemetry::BIND_FAILURES);
+            }
+            LinkEvent::Closed(why) => {
+                tracing::info!(bind = %self.name, reason = ?why, "disconnected from SMSC");
                 l.inc(telemetry::DISCONNECTIONS);
                 l.set(telemetry::CONNECTION_STATUS, 0.0);
                 l.set(telemetry::UPTIME_SECONDS, 0.0);

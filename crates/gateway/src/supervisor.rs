@@ -102,7 +102,10 @@ fn merge<T: Clone>(file: &[T], over: &BTreeMap<String, Option<T>>, name: impl Fn
 pub(crate) struct ClientRuntime {
     pub(crate) handle: Arc<ClientHandle>,
     pub(crate) config: ClientBind,
+    /// Stops the bind (and its worker).
     stop: CancellationToken,
+    /// Stops the queue worker only (restarted when its parameters change).
+    worker_stop: CancellationToken,
 }
 
 /// A running server bind's queue worker.
@@ -116,11 +119,71 @@ pub(crate) struct ServerRuntime {
 pub(crate) struct Runtimes {
     pub(crate) clients: HashMap<String, ClientRuntime>,
     servers: HashMap<String, ServerRuntime>,
+    /// Every peer name ever applied, with its mode: a deleted peer's `smppgw_peer_enabled`
+    /// goes to 0.
+    known: HashMap<String, BindLabels>,
+}
+
+/// What an edit of a client bind asks of the running bind.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientChange {
+    /// Nothing that the bind uses changed.
+    None,
+    /// Timers, window, TPS or poll interval: applied to the live session, no reconnect.
+    Live,
+    /// Where or how it binds: unbind and bind again with the new parameters.
+    Reconnect,
+}
+
+/// Classify the edit `old` → `new` of a client bind (seed 002: "la connexion se reconnecte
+/// automatiquement avec les nouveaux paramètres" — for what the bind itself carries; a TPS
+/// or timer change does not need the link dropped).
+pub fn client_change(old: &ClientBind, new: &ClientBind) -> ClientChange {
+    fn bind_params(b: &ClientBind) -> impl PartialEq + '_ {
+        (
+            (&b.host, b.port, &b.system_id, &b.password, &b.system_type, b.addr_ton, b.addr_npi, &b.address_range),
+            (b.interface_version, b.bind_type, b.bind_timeout, b.reconnect_interval, b.enabled),
+        )
+    }
+    if bind_params(old) != bind_params(new) {
+        ClientChange::Reconnect
+    } else if old != new {
+        ClientChange::Live
+    } else {
+        ClientChange::None
+    }
+}
+
+/// What an edit of a server peer asks of its live sessions.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ServerChange {
+    /// Nothing live changes (a new password applies to the next bind).
+    None,
+    /// New TPS, timers or window for the live sessions.
+    Live,
+    /// Who may be bound changed (`system_id`, `ip_whitelist`, `allowed_bind_types`): live
+    /// sessions unbind, and their next bind is checked against the new rules.
+    Rebind,
+}
+
+/// Classify the edit `old` → `new` of a server peer. The password and the source address
+/// whitelist are read at each bind / PDU, so they need nothing here.
+pub fn server_change(old: &ServerBind, new: &ServerBind) -> ServerChange {
+    if old.system_id != new.system_id || old.ip_whitelist != new.ip_whitelist || old.allowed_bind_types != new.allowed_bind_types {
+        ServerChange::Rebind
+    } else if (old.tps_limit, old.enquire_link_interval, old.window_size, old.response_timeout, old.inactivity_timeout, old.queue_check_frequency)
+        != (new.tps_limit, new.enquire_link_interval, new.window_size, new.response_timeout, new.inactivity_timeout, new.queue_check_frequency)
+    {
+        ServerChange::Live
+    } else {
+        ServerChange::None
+    }
 }
 
 impl Gateway {
     /// Make `new` the configuration in force and bring every bind in line with it. `stagger`
-    /// spaces the start of client binds 500 ms apart (the seed's staggered start).
+    /// spaces the start of client binds 500 ms apart (the seed's staggered start). Callers
+    /// hold `apply_lock` so that two changes are applied in the order they were made.
     pub async fn apply(self: &Arc<Self>, new: Config, stagger: bool) {
         self.set_config(new.clone());
         if let Some(core) = &self.embedded {
@@ -135,18 +198,41 @@ impl Gateway {
         }
         let mut rt = self.runtimes.lock().await;
 
-        // Client binds: stop what is gone, disabled or changed; start what is wanted and absent.
+        // Client binds: stop what is gone, disabled or re-parametered; update what changed
+        // live; start what is wanted and absent.
         let wanted: HashMap<&str, &ClientBind> = new.binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), b)).collect();
-        let stale: Vec<String> = rt.clients.iter().filter(|(n, r)| wanted.get(n.as_str()).is_none_or(|b| **b != r.config)).map(|(n, _)| n.clone()).collect();
-        for name in stale {
-            if let Some(r) = rt.clients.remove(&name) {
-                tracing::info!(bind = %name, "client bind stopping (disabled, deleted or edited)");
-                r.stop.cancel();
-                r.handle.stop();
-                if tokio::time::timeout(Duration::from_secs(10), r.handle.wait_stopped()).await.is_err() {
-                    tracing::warn!(bind = %name, "client bind did not unbind within 10 s");
+        let names: Vec<String> = rt.clients.keys().cloned().collect();
+        for name in names {
+            let change = match (wanted.get(name.as_str()), rt.clients.get(&name)) {
+                (Some(b), Some(r)) => client_change(&r.config, b),
+                (None, Some(_)) => ClientChange::Reconnect,
+                _ => continue,
+            };
+            match change {
+                ClientChange::None => {}
+                ClientChange::Live => {
+                    let b = wanted[name.as_str()];
+                    let Some(r) = rt.clients.get_mut(&name) else { continue };
+                    tracing::info!(bind = %name, "client bind: new TPS/timers/window applied to the live session");
+                    r.handle.update_session(client_config(b, Duration::ZERO, new.max_pdu_len).session, b.tps_limit);
+                    r.worker_stop.cancel();
+                    r.worker_stop = r.stop.child_token();
+                    let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
+                    let poll = poll_interval(&new, b.queue_check_frequency);
+                    self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(r.handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, r.worker_stop.clone()));
+                    r.config = b.clone();
                 }
-                BindLabels::client(&r.config.name, &r.config.host, r.config.port, r.config.bind_type.as_str(), &r.config.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
+                ClientChange::Reconnect => {
+                    let Some(r) = rt.clients.remove(&name) else { continue };
+                    let why = if wanted.contains_key(name.as_str()) { "its bind parameters changed: binding again" } else { "disabled or deleted: unbinding" };
+                    tracing::info!(bind = %name, "client bind stopping: {why}");
+                    r.stop.cancel();
+                    r.handle.stop();
+                    if tokio::time::timeout(Duration::from_secs(10), r.handle.wait_stopped()).await.is_err() {
+                        tracing::warn!(bind = %name, "client bind did not unbind within 10 s");
+                    }
+                    BindLabels::client(&r.config.name, &r.config.host, r.config.port, r.config.bind_type.as_str(), &r.config.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
+                }
             }
         }
         let mut started = 0u32;
@@ -160,10 +246,11 @@ impl Gateway {
             labels.set(telemetry::CONNECTION_STATUS, 0.0);
             let handler = Arc::new(ClientSide { gw: self.clone(), name: b.name.clone(), labels: labels.clone() });
             let stop = self.shutdown.child_token();
+            let worker_stop = stop.child_token();
             let handle = Arc::new(spawn_client(client_config(b, delay, new.max_pdu_len), handler, &stop));
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, stop.clone()));
-            rt.clients.insert(b.name.clone(), ClientRuntime { handle, config: b.clone(), stop });
+            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, worker_stop.clone()));
+            rt.clients.insert(b.name.clone(), ClientRuntime { handle, config: b.clone(), stop, worker_stop });
         }
 
         // Server binds.
@@ -175,7 +262,7 @@ impl Gateway {
             match keep {
                 None => {
                     if wanted.contains_key(name.as_str()) {
-                        tracing::info!(peer = %name, "server peer disabled: unbinding its sessions");
+                        tracing::info!(peer = %name, "server peer disabled: unbinding its sessions; new binds are refused");
                         self.registry.unbind_peer(&name);
                     } else {
                         tracing::info!(peer = %name, "server peer deleted: dropping its sessions");
@@ -184,10 +271,17 @@ impl Gateway {
                     r.stop.cancel();
                     rt.servers.remove(&name);
                 }
-                Some(b) if **b != r.config => {
-                    // Live sessions take the new TPS and timers now; credentials and
-                    // whitelists are read at the next bind / PDU.
-                    self.registry.update_peer(&name, &server_session_config(b, new.listen.bind_timeout), b.tps_limit);
+                Some(b) => {
+                    match server_change(&r.config, b) {
+                        ServerChange::Rebind => {
+                            tracing::info!(peer = %name, "server peer: system_id, ip_whitelist or allowed_bind_types changed; live sessions unbind and rebind under the new rules");
+                            self.registry.unbind_peer(&name);
+                        }
+                        ServerChange::Live => {
+                            self.registry.update_peer(&name, &server_session_config(b, new.listen.bind_timeout), b.tps_limit);
+                        }
+                        ServerChange::None => {}
+                    }
                     if b.window_size != r.config.window_size || b.queue_check_frequency != r.config.queue_check_frequency {
                         r.stop.cancel();
                         rt.servers.remove(&name);
@@ -195,7 +289,6 @@ impl Gateway {
                         r.config = (*b).clone();
                     }
                 }
-                Some(_) => {}
             }
         }
         for b in new.server_binds.iter().filter(|b| b.enabled) {
@@ -211,25 +304,45 @@ impl Gateway {
             self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, stop.clone()));
             rt.servers.insert(b.name.clone(), ServerRuntime { config: b.clone(), stop });
         }
+
+        // smppgw_peer_enabled for every peer, deleted ones included.
+        let mut present: HashMap<String, (BindLabels, bool)> = HashMap::new();
+        for b in &new.binds {
+            present.insert(b.name.clone(), (BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id), b.enabled));
+        }
+        for b in &new.server_binds {
+            present.insert(b.name.clone(), (BindLabels::server(&b.name, &b.system_id), b.enabled));
+        }
+        for (name, labels) in &rt.known {
+            if !present.contains_key(name) {
+                labels.set_enabled(false);
+            }
+        }
+        for (name, (labels, enabled)) in present {
+            labels.set_enabled(enabled);
+            rt.known.insert(name, labels);
+        }
+        drop(rt);
+        self.register_now.notify_one();
     }
 
-    /// Stop every client bind (unbind, bounded wait) — used at shutdown.
+    /// Stop every client bind (unbind, bounded by the caller) — used at shutdown.
     pub(crate) async fn stop_all_clients(&self) {
         let rt = self.runtimes.lock().await;
         for r in rt.clients.values() {
             r.handle.stop();
         }
-        let all = futures::future::join_all(rt.clients.values().map(|r| r.handle.wait_stopped()));
-        if tokio::time::timeout(Duration::from_secs(20), all).await.is_err() {
-            tracing::warn!("some client binds did not unbind within 20 s");
-        }
+        futures::future::join_all(rt.clients.values().map(|r| r.handle.wait_stopped())).await;
     }
 
-    /// Re-read the configuration file (`SIGHUP`): peers nobody edited follow the file, edited
-    /// ones keep their overrides. A file with problems changes nothing; each is logged.
+    /// Re-read the configuration file (`SIGHUP`, `POST /api/v1/reload`): peers nobody edited
+    /// follow the file, edited ones keep their overrides. A file with problems changes
+    /// nothing; the problems are returned (and logged by the caller). Keys that only a
+    /// restart can change are named in the log.
     pub async fn reload_file(self: &Arc<Self>) -> Result<(), Vec<String>> {
+        let _order = self.apply_lock.lock().await;
         let Some(path) = self.source.lock().await.path.clone() else {
-            return Err(vec!["no configuration file to re-read".into()]);
+            return Err(vec!["no configuration file to re-read (started without one)".into()]);
         };
         let file = match Config::load(&path) {
             Ok(c) => c,
@@ -239,20 +352,37 @@ impl Gateway {
         let candidate = src.overrides.apply(&file);
         let problems = candidate.validate();
         if !problems.is_empty() {
-            return Err(problems.iter().map(|p| format!("{} (with run-time edits): {p}", path.display())).collect());
+            return Err(problems.iter().map(|p| format!("{} (with the run-time peer edits): {p}", path.display())).collect());
         }
         let old = self.config();
+        let mut candidate = candidate;
         for (key, changed) in [
             ("listen", old.listen != candidate.listen),
             ("metrics", old.metrics != candidate.metrics),
             ("admin", old.admin != candidate.admin),
+            ("embedded_core", old.embedded_core != candidate.embedded_core),
             ("api_base_url", old.api_base_url != candidate.api_base_url),
+            ("verify_ssl_peer", old.verify_ssl_peer != candidate.verify_ssl_peer),
+            ("core_timeout_ms", old.core_timeout_ms != candidate.core_timeout_ms),
             ("data_dir", old.data_dir != candidate.data_dir),
+            ("log", old.log != candidate.log),
+            ("simulator", old.simulator != candidate.simulator),
         ] {
             if changed {
                 tracing::warn!(key, "changed in the file: takes effect at the next restart");
             }
         }
+        // What only a restart changes stays as it runs, so that status tells the truth.
+        candidate.listen = old.listen.clone();
+        candidate.metrics = old.metrics.clone();
+        candidate.admin = old.admin.clone();
+        candidate.embedded_core = old.embedded_core.clone();
+        candidate.api_base_url = old.api_base_url.clone();
+        candidate.verify_ssl_peer = old.verify_ssl_peer;
+        candidate.core_timeout_ms = old.core_timeout_ms;
+        candidate.data_dir = old.data_dir.clone();
+        candidate.log = old.log.clone();
+        candidate.simulator = old.simulator.clone();
         src.file = file;
         drop(src);
         self.apply(candidate, false).await;
@@ -260,23 +390,43 @@ impl Gateway {
         Ok(())
     }
 
-    /// Change one peer (add, replace, delete) as an operator's edit: validated like the file,
-    /// persisted, then applied. Errors list every problem, keyed by field.
+    /// Change one peer (add, replace, delete, or drop the operator's edit) as an operator's
+    /// edit: validated like the file, persisted, then applied. Errors list every problem; a
+    /// problem of the edited peer is keyed by its field (`tps_limit`, `ip_whitelist[0]`).
     pub async fn edit_peer(self: &Arc<Self>, edit: PeerEdit) -> Result<(), Vec<crate::config::ConfigProblem>> {
+        let _order = self.apply_lock.lock().await;
         let mut src = self.source.lock().await;
         let mut overrides = src.overrides.clone();
-        match edit {
+        let edited = match &edit {
             PeerEdit::Client(name, def) => {
-                overrides.client.insert(name, def);
+                overrides.client.insert(name.clone(), def.clone());
+                def.as_ref().map(|d| d.problems())
             }
             PeerEdit::Server(name, def) => {
-                overrides.server.insert(name, def);
+                overrides.server.insert(name.clone(), def.clone());
+                def.as_ref().map(|d| d.problems())
             }
+            PeerEdit::RevertClient(name) => {
+                overrides.client.remove(name);
+                None
+            }
+            PeerEdit::RevertServer(name) => {
+                overrides.server.remove(name);
+                None
+            }
+        };
+        if let Some(own) = edited.filter(|p| !p.is_empty()) {
+            return Err(own.into_iter().map(|(key, reason)| crate::config::ConfigProblem { key, reason }).collect());
         }
-        let candidate = overrides.apply(&src.file);
+        let mut candidate = overrides.apply(&src.file);
+        // Keep what only a restart changes as it runs (the file may have been edited since).
+        let running = self.config();
+        candidate.listen = running.listen.clone();
+        candidate.admin = running.admin.clone();
+        candidate.metrics = running.metrics.clone();
         let problems = candidate.validate();
         if !problems.is_empty() {
-            return Err(problems);
+            return Err(problems.into_iter().map(|p| relative_problem(p, &edit, &candidate)).collect());
         }
         let path = PeerOverrides::path(&candidate.data_dir);
         if let Err(e) = overrides.save(&path) {
@@ -287,6 +437,36 @@ impl Gateway {
         self.apply(candidate, false).await;
         Ok(())
     }
+
+    /// Where each peer's definition in force comes from: `file`, `edited` (an operator's
+    /// edit overrides the file's) or `added` (only in the operators' edits).
+    pub async fn peer_origin(&self, client: bool, name: &str) -> &'static str {
+        let src = self.source.lock().await;
+        let (edited, in_file) = if client {
+            (src.overrides.client.contains_key(name), src.file.binds.iter().any(|b| b.name == name))
+        } else {
+            (src.overrides.server.contains_key(name), src.file.server_binds.iter().any(|b| b.name == name))
+        };
+        match (edited, in_file) {
+            (false, _) => "file",
+            (true, true) => "edited",
+            (true, false) => "added",
+        }
+    }
+}
+
+/// A problem of the whole configuration, re-keyed by field when it is about the edited peer
+/// (`server_binds[3].system_id` → `system_id`), so that an API client can point at the field.
+fn relative_problem(p: crate::config::ConfigProblem, edit: &PeerEdit, c: &Config) -> crate::config::ConfigProblem {
+    let prefix = match edit {
+        PeerEdit::Client(name, Some(_)) => c.binds.iter().position(|b| &b.name == name).map(|i| format!("binds[{i}].")),
+        PeerEdit::Server(name, Some(_)) => c.server_binds.iter().position(|b| &b.name == name).map(|i| format!("server_binds[{i}].")),
+        _ => None,
+    };
+    match prefix.and_then(|pre| p.key.strip_prefix(&pre).map(str::to_string)) {
+        Some(field) => crate::config::ConfigProblem { key: field, reason: p.reason },
+        None => p,
+    }
 }
 
 /// One operator edit.
@@ -296,6 +476,10 @@ pub enum PeerEdit {
     Client(String, Option<ClientBind>),
     /// Server bind `name` becomes this definition (`None` deletes it).
     Server(String, Option<ServerBind>),
+    /// Drop the operators' edit of client bind `name`: the file's definition applies again.
+    RevertClient(String),
+    /// Drop the operators' edit of server peer `name`.
+    RevertServer(String),
 }
 
 /// Where the configuration came from: the file (as last read) and the operators' overrides.
@@ -353,5 +537,60 @@ mod tests {
         o.save(&path).unwrap();
         assert_eq!(PeerOverrides::load(&path).unwrap(), o);
         assert_eq!(PeerOverrides::load(&path.with_file_name("absent.json")).unwrap(), PeerOverrides::default());
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    fn client() -> ClientBind {
+        serde_json::from_value(serde_json::json!({"name": "c", "host": "h", "system_id": "s", "password": "p"})).unwrap()
+    }
+    fn server() -> ServerBind {
+        serde_json::from_value(serde_json::json!({"name": "p", "system_id": "s", "password": "p"})).unwrap()
+    }
+
+    #[test]
+    fn client_edits_reconnect_only_for_what_the_bind_carries() {
+        let old = client();
+        assert_eq!(client_change(&old, &old), ClientChange::None);
+        for edit in [
+            |b: &mut ClientBind| b.host = "other".into(),
+            |b: &mut ClientBind| b.port = 2776,
+            |b: &mut ClientBind| b.system_id = "t".into(),
+            |b: &mut ClientBind| b.password = "q".into(),
+            |b: &mut ClientBind| b.system_type = "OTP".into(),
+            |b: &mut ClientBind| b.addr_ton = 1,
+            |b: &mut ClientBind| b.bind_type = crate::config::BindType::Transmitter,
+            |b: &mut ClientBind| b.enabled = false,
+        ] {
+            let mut new = old.clone();
+            edit(&mut new);
+            assert_eq!(client_change(&old, &new), ClientChange::Reconnect, "{new:?}");
+        }
+        for edit in [|b: &mut ClientBind| b.tps_limit = 5, |b: &mut ClientBind| b.window_size = 10, |b: &mut ClientBind| b.enquire_link_interval = 30, |b: &mut ClientBind| b.queue_check_frequency = Some(500)] {
+            let mut new = old.clone();
+            edit(&mut new);
+            assert_eq!(client_change(&old, &new), ClientChange::Live, "{new:?}");
+        }
+    }
+
+    #[test]
+    fn server_edits_rebind_only_when_who_may_bind_changed() {
+        let old = server();
+        let mut pw = old.clone();
+        pw.password = "new".into();
+        pw.source_address_whitelist = vec!["MyBrand".into()];
+        assert_eq!(server_change(&old, &pw), ServerChange::None, "password and source whitelist are read at each bind / PDU");
+        let mut tps = old.clone();
+        tps.tps_limit = 5;
+        assert_eq!(server_change(&old, &tps), ServerChange::Live);
+        let mut ip = old.clone();
+        ip.ip_whitelist = vec!["10.0.0.0/8".into()];
+        assert_eq!(server_change(&old, &ip), ServerChange::Rebind);
+        let mut sid = old.clone();
+        sid.system_id = "other".into();
+        assert_eq!(server_change(&old, &sid), ServerChange::Rebind);
     }
 }

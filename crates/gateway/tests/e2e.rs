@@ -234,7 +234,7 @@ async fn partner_over_tps_limit_is_throttled_and_sessions_are_capped() {
 
 async fn admin(running: &gateway::app::Running, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
     let url = format!("http://{}{}", running.admin_addr.unwrap(), path);
-    let mut req = reqwest::Client::new().request(method, url).bearer_auth("t0ken");
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth("t0ken-0123456789abcdef");
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -250,7 +250,7 @@ async fn peers_edited_at_run_time_apply_on_the_wire_and_persist() {
     let mut cfg = config(&dir, sim_port, true);
     cfg.admin.enabled = true;
     cfg.admin.port = 0;
-    cfg.admin.token = Some("t0ken".into());
+    cfg.admin.token = Some("t0ken-0123456789abcdef".into());
     let running = gateway::app::start(cfg.clone()).await.unwrap();
 
     // No credentials, no answer.

@@ -217,6 +217,8 @@ pub async fn serve(listener: TcpListener, config: ListenerConfig, handler: Arc<d
             drop(permit);
         });
     }
+    // Stop accepting at once: new connections are refused while the live sessions unbind.
+    drop(listener);
     tracker.close();
     tracker.wait().await;
 }

@@ -4,6 +4,9 @@
 //
 // Usage: node smsc.js --port N --system-id X --password Y [--receipt-delay-ms N]
 //                     [--receipt-stat DELIVRD] [--host 127.0.0.1]
+//                     [--reject-prefix PREFIX [--reject-status N]]
+//   (a submit_sm whose destination_addr starts with PREFIX is answered with command_status N,
+//    default 0x0B ESME_RINVDSTADR, and emitted as {"event":"submit_rejected",...})
 //
 // It writes one JSON object per line on stdout, one per event:
 //   {"event":"listening","port":N}
@@ -35,6 +38,8 @@ function parseArgs(argv) {
     password: '',
     receiptDelayMs: 500,
     receiptStat: 'DELIVRD',
+    rejectPrefix: null,
+    rejectStatus: 0x0b,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
@@ -46,6 +51,8 @@ function parseArgs(argv) {
       case '--password': opts.password = value; i++; break;
       case '--receipt-delay-ms': opts.receiptDelayMs = Number(value); i++; break;
       case '--receipt-stat': opts.receiptStat = value; i++; break;
+      case '--reject-prefix': opts.rejectPrefix = value; i++; break;
+      case '--reject-status': opts.rejectStatus = Number(value); i++; break;
       default:
         process.stderr.write(`smsc.js: unknown argument ${key}\n`);
         process.exit(2);
@@ -322,6 +329,12 @@ function onSession(session) {
   session.on('submit_sm', (pdu) => {
     if (entry.mode !== 'transmitter' && entry.mode !== 'transceiver') {
       session.send(pdu.response({ command_status: smpp.ESME_RINVBNDSTS }));
+      return;
+    }
+    if (opts.rejectPrefix !== null && String(pdu.destination_addr).startsWith(opts.rejectPrefix)) {
+      session.send(pdu.response({ command_status: opts.rejectStatus }), () => {
+        emit({ event: 'submit_rejected', session: entry.id, destination_addr: pdu.destination_addr, command_status: opts.rejectStatus });
+      });
       return;
     }
     const messageId = String(nextMessageId++);
