@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-use crate::machine::{CloseReason, Event, Role, Session, SessionConfig, State};
+use crate::machine::{CloseReason, Event, Role, Session, SessionConfig};
 use crate::tps::TpsLimiter;
 
 /// Who is on the other end of a session, as known so far.
@@ -268,6 +268,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         let mut draining: Option<Instant> = None;
         let mut stopping = false;
         let mut control_open = true;
+        let mut sends_open = true;
 
         let reason = 'outer: loop {
             // 1. Write what the state machine queued.
@@ -320,15 +321,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                     Event::Timeout { token, .. } => {
                         self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
-                        let closed = self.session.state() == State::Closed;
                         if let Some(w) = waiters.remove(&token) {
-                            let failure = if closed { SendFailure::Closed("session closed".into()) } else { SendFailure::Timeout };
-                            let _ = w.reply.send(Err(failure));
+                            let _ = w.reply.send(Err(SendFailure::Timeout));
                         }
-                        if !closed {
-                            self.handler.on_event(&self.info, &LinkEvent::ResponseTimeout);
-                        }
+                        self.handler.on_event(&self.info, &LinkEvent::ResponseTimeout);
                     }
+                    // Answered with the close reason once the loop ends (see below).
+                    Event::Abandoned { .. } => {}
                     Event::EnquireLinkSent => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkSent),
                     Event::EnquireLinkAnswered => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkAnswered),
                     Event::EnquireLinkReceived => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkReceived),
@@ -390,7 +389,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                 }
             }
-            let can_take = may_start && pause_until.is_none() && held.is_none() && resend.is_empty();
+            let can_take = sends_open && (stopping || (may_start && pause_until.is_none() && held.is_none() && resend.is_empty()));
 
             // 5. Wait for the next input.
             let can_read = inbound.len() < self.session.config().window_size.max(1);
@@ -455,6 +454,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     None => break 'outer CloseReason::Transport("connection closed by peer".into()),
                 },
                 req = sends.recv(), if can_take => match req {
+                    // Ending: new work is refused at once, unsent.
+                    Some(req) if stopping => {
+                        let _ = req.reply.send(Err(SendFailure::NotBound));
+                    }
                     Some(req) => match self.tps.try_acquire(now()) {
                         Ok(()) => {
                             let token = next_token;
@@ -467,6 +470,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         }
                     },
                     None => {
+                        sends_open = false;
                         if !stopping {
                             begin_end(&mut self.session, &mut stopping);
                         }

@@ -184,9 +184,16 @@ pub enum Event {
         /// The response frame.
         frame: Frame,
     },
-    /// A request of ours got no response within `response_timeout`, or the session closed
-    /// before it came.
+    /// A request of ours got no response within `response_timeout`.
     Timeout {
+        /// The token given to `send_request`.
+        token: u64,
+        /// Its sequence number.
+        sequence_number: u32,
+    },
+    /// The session closed while a request of ours awaited its response (SMPP v5 §2.6: it will
+    /// never be answered); the peer may or may not have it.
+    Abandoned {
         /// The token given to `send_request`.
         token: u64,
         /// Its sequence number.
@@ -501,7 +508,7 @@ impl Session {
         waiting.sort_by_key(|(seq, _)| *seq);
         for (seq, p) in waiting {
             if let Origin::User(token) = p.origin {
-                self.events.push_back(Event::Timeout { token, sequence_number: seq });
+                self.events.push_back(Event::Abandoned { token, sequence_number: seq });
             }
         }
         self.deadlines.clear();
@@ -1001,7 +1008,7 @@ mod tests {
         s.handle_timeout(t0 + Duration::from_secs(1) + DEFAULT_UNBIND_TIMEOUT);
         let (_, e) = drain(&mut s);
         // The submit still waiting is reported, then the session closes.
-        assert_eq!(e, vec![Event::Timeout { token: 1, sequence_number: 2 }, Event::Closed(CloseReason::Unbound)]);
+        assert_eq!(e, vec![Event::Abandoned { token: 1, sequence_number: 2 }, Event::Closed(CloseReason::Unbound)]);
     }
 
     #[test]
@@ -1228,7 +1235,7 @@ mod tests {
         assert_eq!(f, vec![Frame::new(99, Pdu::UnbindResp)]);
         assert_eq!(
             e,
-            vec![Event::Timeout { token: 10, sequence_number: a }, Event::Timeout { token: 11, sequence_number: b }, Event::Closed(CloseReason::PeerUnbound)]
+            vec![Event::Abandoned { token: 10, sequence_number: a }, Event::Abandoned { token: 11, sequence_number: b }, Event::Closed(CloseReason::PeerUnbound)]
         );
         assert_eq!(s.in_flight(), 0);
     }

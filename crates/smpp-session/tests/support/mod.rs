@@ -242,3 +242,56 @@ pub async fn answer_bind(smsc: &mut Peer, status: CommandStatus) -> Frame {
 pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
+
+/// Test certificates, made at test time (no key is ever committed): a CA, a server
+/// certificate for `localhost`/127.0.0.1 and a client certificate it issued, and an unrelated
+/// CA; all written as PEM files in a fresh directory.
+pub struct Pki {
+    pub dir: std::path::PathBuf,
+    pub ca: std::path::PathBuf,
+    pub server_cert: std::path::PathBuf,
+    pub server_key: std::path::PathBuf,
+    pub client_cert: std::path::PathBuf,
+    pub client_key: std::path::PathBuf,
+    pub other_ca: std::path::PathBuf,
+}
+
+impl Pki {
+    pub fn new(name: &str) -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!("smpp-session-pki-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_of = |cn: &str| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name.push(DnType::CommonName, cn);
+            CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
+        };
+        let ca = ca_of("smppgw test CA");
+        let other = ca_of("someone else's CA");
+        let leaf = |names: Vec<String>, cn: &str| {
+            let key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(names).unwrap();
+            p.distinguished_name.push(DnType::CommonName, cn);
+            let cert = p.signed_by(&key, &ca).unwrap();
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_pem, server_key_pem) = leaf(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
+        let (client_pem, client_key_pem) = leaf(vec!["partner.test".into()], "partner");
+        let write = |file: &str, text: &str| {
+            let p = dir.join(file);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        Pki {
+            ca: write("ca.pem", &ca.pem()),
+            server_cert: write("server.pem", &server_pem),
+            server_key: write("server.key", &server_key_pem),
+            client_cert: write("client.pem", &client_pem),
+            client_key: write("client.key", &client_key_pem),
+            other_ca: write("other-ca.pem", &other.pem()),
+            dir,
+        }
+    }
+}
