@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use smpp_session::{spawn_client, ClientHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{client_config, poll_interval, queue_worker, Gateway, Target, STAGGER};
+use crate::app::{client_config, poll_interval, queue_worker, Gateway, SendPolicy, Target, STAGGER};
 use crate::config::{ClientBind, Config, ServerBind};
 use crate::peers::{server_session_config, ClientSide};
 use crate::telemetry::{self, BindLabels};
@@ -139,8 +139,10 @@ impl Gateway {
                 tracing::info!(bind = %name, "client bind stopping (disabled, deleted or edited)");
                 r.stop.cancel();
                 r.handle.stop();
-                if tokio::time::timeout(Duration::from_secs(10), r.handle.wait_stopped()).await.is_err() {
-                    tracing::warn!(bind = %name, "client bind did not unbind within 10 s");
+                // In-flight answers (drain_timeout), then unbind_resp (unbind_timeout).
+                let bound = Duration::from_secs(r.config.drain_timeout + r.config.unbind_timeout + 2);
+                if tokio::time::timeout(bound, r.handle.wait_stopped()).await.is_err() {
+                    tracing::warn!(bind = %name, "client bind did not unbind within {}s", bound.as_secs());
                 }
                 BindLabels::client(&r.config.name, &r.config.host, r.config.port, r.config.bind_type.as_str(), &r.config.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
             }
@@ -155,10 +157,19 @@ impl Gateway {
             let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
             labels.set(telemetry::CONNECTION_STATUS, 0.0);
             let handler = Arc::new(ClientSide { gw: self.clone(), name: b.name.clone(), labels: labels.clone() });
+            let cfg = match client_config(b, delay, new.max_pdu_len) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Validation reads the same files; this is a file changed since.
+                    tracing::error!(bind = %b.name, "not started: TLS: {e}");
+                    continue;
+                }
+            };
             let stop = self.shutdown.child_token();
-            let handle = Arc::new(spawn_client(client_config(b, delay, new.max_pdu_len), handler, &stop));
+            let handle = Arc::new(spawn_client(cfg, handler, &stop));
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, stop.clone()));
+            let policy = SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) };
+            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, policy, stop.clone()));
             rt.clients.insert(b.name.clone(), ClientRuntime { handle, config: b.clone(), stop });
         }
 
@@ -184,7 +195,12 @@ impl Gateway {
                     // Live sessions take the new TPS and timers now; credentials and
                     // whitelists are read at the next bind / PDU.
                     self.registry.update_peer(&name, &server_session_config(b, new.listen.bind_timeout), b.tps_limit);
-                    if b.window_size != r.config.window_size || b.queue_check_frequency != r.config.queue_check_frequency {
+                    if b.window_size != r.config.window_size
+                        || b.queue_check_frequency != r.config.queue_check_frequency
+                        || b.response_timeout_action != r.config.response_timeout_action
+                        || b.resend_attempts != r.config.resend_attempts
+                        || b.response_timeout != r.config.response_timeout
+                    {
                         r.stop.cancel();
                         rt.servers.remove(&name);
                     } else if let Some(r) = rt.servers.get_mut(&name) {
@@ -204,7 +220,8 @@ impl Gateway {
             }
             let stop = self.shutdown.child_token();
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, stop.clone()));
+            let policy = SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) };
+            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, policy, stop.clone()));
             rt.servers.insert(b.name.clone(), ServerRuntime { config: b.clone(), stop });
         }
     }
