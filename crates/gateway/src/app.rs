@@ -488,12 +488,37 @@ pub(crate) async fn queue_worker(
         }
         for m in messages {
             let Ok(permit) = window.clone().acquire_owned().await else { return };
+            let partner = matches!(target, Target::Partner);
+            let pdu = match convert::pdu_from_outbound(&m, partner) {
+                Ok(p) => p,
+                Err(why) => {
+                    unsendable(&gw, &name, &labels, &m, why);
+                    continue;
+                }
+            };
+            // Queued here, one after the other, so the session sends them in the core's order;
+            // their answers are awaited concurrently. Nothing goes out after the lease ends:
+            // the core may have handed the message to someone else by then.
+            let lease_end = tokio::time::Instant::now() + Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
+            let first = match &target {
+                Target::Carrier(h) => h.queue(pdu.clone(), Some(lease_end)).await,
+                Target::Partner => gw.registry.queue_deliver(&name, pdu.clone(), Some(lease_end)).await,
+            };
             let (gw, name, labels, target) = (gw.clone(), name.clone(), labels.clone(), target.clone());
             tokio::spawn(async move {
-                match &target {
-                    Target::Carrier(h) => submit_one(&gw, &name, h, &labels, policy, m).await,
-                    Target::Partner => deliver_one(&gw, &name, &labels, policy, m).await,
-                }
+                let first = async move {
+                    match first {
+                        Ok(reply) => reply.await,
+                        Err(e) => Err(e),
+                    }
+                };
+                let kind = match &target {
+                    // Each resend goes to the partner's least busy receiving session, so it may
+                    // use another session than the one that failed.
+                    Target::Partner => send_until_done(&name, &labels, &m, policy, true, first, || gw.registry.deliver(&name, pdu.clone())).await,
+                    Target::Carrier(h) => send_until_done(&name, &labels, &m, policy, false, first, || h.send(pdu.clone())).await,
+                };
+                gw.events.report(event(&gw, &name, &m.id, kind));
                 drop(permit);
             });
         }
@@ -550,6 +575,8 @@ fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolic
             }
         }
         Err(SendFailure::NotBound) => Verdict::Again(failed(0, true, "not sent: bind not bound".into())),
+        // The lease is over: only the core may decide who sends it now.
+        Err(SendFailure::Expired) => Verdict::Done(failed(0, true, "not sent before the lease ended".into())),
         Err(e) => match policy.timeout_action {
             TimeoutAction::Retry => Verdict::Again(failed(0, true, format!("{e}; the peer may have it"))),
             TimeoutAction::Fail => Verdict::Done(failed(0, false, format!("{e}; the peer may have it, not resent (response_timeout_action = fail)"))),
@@ -561,23 +588,26 @@ fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolic
 /// (`resend_attempts`, 1 s then doubling, and never past the lease minus a response
 /// timeout, so that no other gateway can be sending it meanwhile). Throttling is not seen
 /// here: the session resends throttled requests itself, in order.
-async fn send_until_done<F, Fut>(name: &str, labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, mut send: F) -> EventKind
+async fn send_until_done<F, Fut, First>(name: &str, labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, first: First, mut send: F) -> EventKind
 where
+    First: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
 {
     let mut resends = 0u32;
     let mut backoff = RESEND_BACKOFF;
+    let t0 = Instant::now();
+    let mut outcome = first.await;
     loop {
-        let t0 = Instant::now();
-        let outcome = send().await;
-        let not_sent = matches!(&outcome, Err(SendFailure::NotBound));
+        let not_sent = matches!(&outcome, Err(SendFailure::NotBound | SendFailure::Expired));
         let throttled = matches!(&outcome, Ok(f) if matches!(f.command_status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL));
         match judge(outcome, policy, partner) {
             Verdict::Done(kind) => {
                 match &kind {
                     EventKind::Failed { reason, .. } => {
-                        labels.inc(telemetry::DELIVERY_FAILURES);
+                        if !not_sent {
+                            labels.inc(telemetry::DELIVERY_FAILURES);
+                        }
                         tracing::warn!(bind = %name, message_id = %m.id, "failed: {reason}");
                     }
                     _ => {
@@ -599,6 +629,7 @@ where
                     }
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
+                    outcome = send().await;
                     continue;
                 }
                 if !not_sent {
@@ -611,26 +642,6 @@ where
             }
         }
     }
-}
-
-async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, policy: SendPolicy, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, false) {
-        Ok(p) => p,
-        Err(why) => return unsendable(gw, name, labels, &m, why),
-    };
-    let kind = send_until_done(name, labels, &m, policy, false, || handle.send(pdu.clone())).await;
-    gw.events.report(event(gw, name, &m.id, kind));
-}
-
-async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, policy: SendPolicy, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, true) {
-        Ok(p) => p,
-        Err(why) => return unsendable(gw, name, labels, &m, why),
-    };
-    // Each attempt goes to the partner's least busy receiving session, so a resend may use
-    // another session than the one that failed.
-    let kind = send_until_done(name, labels, &m, policy, true, || gw.registry.deliver(name, pdu.clone())).await;
-    gw.events.report(event(gw, name, &m.id, kind));
 }
 
 /// Register every enabled peer with the core now and every 60 s.
@@ -713,6 +724,9 @@ mod tests {
         // Not sent at all: always safe to send again, whatever the policy.
         let v = judge(Err(SendFailure::NotBound), policy(TimeoutAction::Fail, 2), false);
         assert!(matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true));
+        // Not sent before the lease ended: back to the core, never resent by us.
+        let v = judge(Err(SendFailure::Expired), policy(TimeoutAction::Retry, 2), false);
+        assert!(matches!(v, Verdict::Done(_)) && retryable(&v) == Some(true));
     }
 
     #[test]
@@ -741,13 +755,23 @@ mod tests {
         .unwrap()
     }
 
+    /// `send_until_done` with `send` as the first attempt too.
+    async fn run<F, Fut>(labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, mut send: F) -> EventKind
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Frame, SendFailure>>,
+    {
+        let first = send();
+        send_until_done("p", labels, m, policy, partner, first, send).await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn resends_back_off_and_stop_at_the_attempts_or_the_lease() {
         let labels = BindLabels::server("p", "p");
         // A partner busy twice, then accepting: delivered after 1 s and 2 s waits.
         let calls = AtomicU32::new(0);
         let t0 = tokio::time::Instant::now();
-        let kind = send_until_done("p", &labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             async move { deliver_resp(if n < 2 { CommandStatus::ESME_RX_T_APPN } else { CommandStatus::ESME_ROK }) }
         })
@@ -756,7 +780,7 @@ mod tests {
         assert_eq!((calls.load(Ordering::SeqCst), t0.elapsed()), (3, Duration::from_secs(3)));
         // Out of attempts: handed back to the core, retryable.
         let calls = AtomicU32::new(0);
-        let kind = send_until_done("p", &labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
             calls.fetch_add(1, Ordering::SeqCst);
             async { deliver_resp(CommandStatus::ESME_RX_T_APPN) }
         })
@@ -765,7 +789,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         // A lease too short for another response timeout: no resend, another gateway may get it.
         let calls = AtomicU32::new(0);
-        let kind = send_until_done("p", &labels, &leased_for(5), policy(TimeoutAction::Retry, 2), true, || {
+        let kind = run(&labels, &leased_for(5), policy(TimeoutAction::Retry, 2), true, || {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(SendFailure::Timeout) }
         })
@@ -774,7 +798,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // fail: a timeout is never resent.
         let calls = AtomicU32::new(0);
-        let kind = send_until_done("p", &labels, &leased_for(60), policy(TimeoutAction::Fail, 2), false, || {
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Fail, 2), false, || {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(SendFailure::Timeout) }
         })

@@ -30,7 +30,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{framed, next_session_id, now, Conn, Control, LinkEvent, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
+use crate::driver::{framed, next_session_id, now, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
 use crate::machine::{CloseReason, Role, Session, SessionConfig};
 use crate::tls::ClientTls;
 use crate::tps::TpsLimiter;
@@ -194,14 +194,22 @@ impl ClientHandle {
     /// Send a request (`submit_sm`, `data_sm`) and wait for its response. Fails at once with
     /// `NotBound` when the link is down; the window and `tps_limit` pace it otherwise.
     pub async fn send(&self, pdu: Pdu) -> Result<Frame, SendFailure> {
+        self.queue(pdu, None).await?.await
+    }
+
+    /// Queue a request on the bind (waiting only for room in its queue) and return its
+    /// [`Reply`]. Requests queued one after the other are sent in that order. With a
+    /// `deadline` (the core's lease), it is not sent, nor sent again after throttling, from
+    /// then on: the answer is then the peer's last refusal or [`SendFailure::Expired`].
+    pub async fn queue(&self, pdu: Pdu, deadline: Option<tokio::time::Instant>) -> Result<Reply, SendFailure> {
         if self.status.borrow().state != LinkState::Bound {
             return Err(SendFailure::NotBound);
         }
         let (reply, rx) = oneshot::channel();
-        if self.sends.send(SendRequest { pdu, reply }).await.is_err() {
+        if self.sends.send(SendRequest { pdu, reply, deadline: deadline.map(|d| d.into_std()) }).await.is_err() {
             return Err(SendFailure::NotBound);
         }
-        rx.await.unwrap_or(Err(SendFailure::Closed("bind task stopped".into())))
+        Ok(Reply(rx))
     }
 
     /// The current link status.

@@ -158,13 +158,31 @@ pub enum SendFailure {
     /// The connection closed before the response came; the peer may or may not have it.
     #[error("connection closed before the response: {0}")]
     Closed(String),
+    /// Its deadline passed before it could be sent (it waited behind a pause or a full
+    /// window); nothing was sent.
+    #[error("not sent: its deadline passed while it waited")]
+    Expired,
 }
 
 impl SendFailure {
     /// Whether the peer may have received the request (so sending it again risks a
     /// duplicate): true for [`SendFailure::Timeout`] and [`SendFailure::Closed`].
     pub fn delivery_unknown(&self) -> bool {
-        !matches!(self, SendFailure::NotBound)
+        matches!(self, SendFailure::Timeout | SendFailure::Closed(_))
+    }
+}
+
+/// The answer to a request already queued on a session: resolves to the response, or to why
+/// none came. Queuing first and awaiting later lets a caller hand requests over in a fixed
+/// order while their answers come back in any order.
+#[derive(Debug)]
+pub struct Reply(pub(crate) oneshot::Receiver<Result<Frame, SendFailure>>);
+
+impl std::future::Future for Reply {
+    type Output = Result<Frame, SendFailure>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(SendFailure::Closed("session ended".into()))))
     }
 }
 
@@ -173,6 +191,8 @@ impl SendFailure {
 pub(crate) struct SendRequest {
     pub(crate) pdu: Pdu,
     pub(crate) reply: oneshot::Sender<Result<Frame, SendFailure>>,
+    /// Not sent (nor sent again after throttling) from this instant on.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// Control of a running session.
@@ -239,8 +259,26 @@ type InboundFuture = BoxFuture<'static, (Pdu, u32, InboundReply)>;
 struct Waiter {
     pdu: Pdu,
     reply: oneshot::Sender<Result<Frame, SendFailure>>,
+    deadline: Option<Instant>,
     throttled: u32,
     last_answer: Option<Frame>,
+}
+
+impl Waiter {
+    fn new(req: SendRequest) -> Self {
+        Waiter { pdu: req.pdu, reply: req.reply, deadline: req.deadline, throttled: 0, last_answer: None }
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|d| now >= d)
+    }
+
+    /// Give up on a request that cannot be sent (again) in time: the peer's last refusal if
+    /// there was one, else `Expired`.
+    fn give_up(self) {
+        let answer = self.last_answer.map(Ok).unwrap_or(Err(SendFailure::Expired));
+        let _ = self.reply.send(answer);
+    }
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
@@ -260,7 +298,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         let mut resend: BTreeMap<u64, Waiter> = BTreeMap::new();
         let mut next_token: u64 = 1;
         // A new request taken from `sends` while the TPS window was used up.
-        let mut held: Option<SendRequest> = None;
+        let mut held: Option<Waiter> = None;
         // Sending pauses until this instant: the TPS window is used up, or the peer throttled us.
         let mut pause_until: Option<Instant> = None;
         let mut throttle_backoff = THROTTLE_PAUSE_MIN;
@@ -308,7 +346,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                             pause_until = Some(pause_until.map_or(until, |t| t.max(until)));
                             self.handler.on_event(&self.info, &LinkEvent::Throttled(throttle_backoff));
                             throttle_backoff = (throttle_backoff * 2).min(THROTTLE_PAUSE_MAX);
-                            if w.throttled < self.session.config().throttle_resends {
+                            let in_time = w.deadline.is_none_or(|d| until < d);
+                            if in_time && w.throttled < self.session.config().throttle_resends {
                                 w.throttled += 1;
                                 w.last_answer = Some(frame);
                                 resend.insert(token, w);
@@ -364,7 +403,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             }
             let may_start = pause_until.is_none() && draining.is_none() && !stopping && self.session.is_bound() && self.session.window_available();
             if may_start {
-                if let Some((&token, _)) = resend.first_key_value() {
+                if let Some((&token, w)) = resend.first_key_value() {
+                    if w.expired(now_i) {
+                        if let Some(w) = resend.remove(&token) {
+                            w.give_up();
+                        }
+                        continue;
+                    }
                     match self.tps.try_acquire(now_i) {
                         Ok(()) => {
                             if let Some(w) = resend.remove(&token) {
@@ -374,17 +419,21 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         }
                         Err(at) => pause_until = Some(at),
                     }
-                } else if let Some(req) = held.take() {
+                } else if let Some(w) = held.take() {
+                    if w.expired(now_i) {
+                        w.give_up();
+                        continue;
+                    }
                     match self.tps.try_acquire(now_i) {
                         Ok(()) => {
                             let token = next_token;
                             next_token += 1;
-                            self.start(now_i, token, Waiter { pdu: req.pdu, reply: req.reply, throttled: 0, last_answer: None }, &mut waiters);
+                            self.start(now_i, token, w, &mut waiters);
                             continue;
                         }
                         Err(at) => {
                             pause_until = Some(at);
-                            held = Some(req);
+                            held = Some(w);
                         }
                     }
                 }
@@ -458,17 +507,25 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     Some(req) if stopping => {
                         let _ = req.reply.send(Err(SendFailure::NotBound));
                     }
-                    Some(req) => match self.tps.try_acquire(now()) {
-                        Ok(()) => {
-                            let token = next_token;
-                            next_token += 1;
-                            self.start(now(), token, Waiter { pdu: req.pdu, reply: req.reply, throttled: 0, last_answer: None }, &mut waiters);
+                    Some(req) => {
+                        let w = Waiter::new(req);
+                        let t = now();
+                        if w.expired(t) {
+                            w.give_up();
+                        } else {
+                            match self.tps.try_acquire(t) {
+                                Ok(()) => {
+                                    let token = next_token;
+                                    next_token += 1;
+                                    self.start(t, token, w, &mut waiters);
+                                }
+                                Err(at) => {
+                                    pause_until = Some(at);
+                                    held = Some(w);
+                                }
+                            }
                         }
-                        Err(at) => {
-                            pause_until = Some(at);
-                            held = Some(req);
-                        }
-                    },
+                    }
                     None => {
                         sends_open = false;
                         if !stopping {
@@ -487,11 +544,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         }
         // Throttled requests were refused by the peer: hand back its last answer.
         for (_, w) in std::mem::take(&mut resend) {
-            let answer = w.last_answer.map(Ok).unwrap_or(Err(SendFailure::NotBound));
-            let _ = w.reply.send(answer);
+            w.give_up();
         }
-        if let Some(req) = held.take() {
-            let _ = req.reply.send(Err(SendFailure::NotBound));
+        if let Some(w) = held.take() {
+            let _ = w.reply.send(Err(SendFailure::NotBound));
         }
         self.stats.in_flight.store(0, Ordering::Relaxed);
         let close = SinkExt::<Frame>::close(&mut self.framed);

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{framed, next_session_id, now, Admit, Conn, Control, LinkEvent, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
+use crate::driver::{framed, next_session_id, now, Admit, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
 use crate::machine::{Role, Session, SessionConfig};
 use crate::tls::TlsAcceptor;
 use crate::tps::TpsLimiter;
@@ -229,6 +229,13 @@ impl SessionRegistry {
     /// Send `pdu` (a `deliver_sm` or `data_sm`) to one of `peer`'s receiving sessions — the one
     /// with the fewest requests in flight, ties broken round robin — and wait for its response.
     pub async fn deliver(&self, peer: &str, pdu: Pdu) -> Result<Frame, SendFailure> {
+        self.queue_deliver(peer, pdu, None).await?.await
+    }
+
+    /// Queue `pdu` on one of `peer`'s receiving sessions (chosen as [`SessionRegistry::deliver`]
+    /// does) and return its [`Reply`]; requests queued one after the other on a session are sent
+    /// in that order. `deadline` as for [`crate::ClientHandle::queue`].
+    pub async fn queue_deliver(&self, peer: &str, pdu: Pdu, deadline: Option<tokio::time::Instant>) -> Result<Reply, SendFailure> {
         let sends = {
             let map = self.lock();
             let candidates: Vec<&Entry> = map.get(peer).map(|v| v.iter().filter(|e| can_receive(&e.info)).collect()).unwrap_or_default();
@@ -247,8 +254,8 @@ impl SessionRegistry {
             }
         };
         let (reply, rx) = oneshot::channel();
-        sends.send(SendRequest { pdu, reply }).await.map_err(|_| SendFailure::NotBound)?;
-        rx.await.unwrap_or(Err(SendFailure::Closed("session ended".into())))
+        sends.send(SendRequest { pdu, reply, deadline: deadline.map(|d| d.into_std()) }).await.map_err(|_| SendFailure::NotBound)?;
+        Ok(Reply(rx))
     }
 
     /// Close every session of `peer` at once (operator's "drop connection", peer deleted).

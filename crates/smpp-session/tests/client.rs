@@ -404,3 +404,30 @@ async fn a_carrier_that_stops_reading_cannot_hold_the_session() {
     let closed = r.handler.events().into_iter().find_map(|e| if let LinkEvent::Closed(CloseReason::Transport(why)) = e { Some(why) } else { None });
     assert!(closed.is_some_and(|w| w.contains("not reading")), "{:?}", r.handler.events());
 }
+
+#[tokio::test(start_paused = true)]
+async fn nothing_is_sent_or_resent_past_its_deadline() {
+    let mut r = rig(client_config());
+    let mut smsc = r.bound().await;
+    let t = Instant::now();
+    let c = r.client.clone();
+    let a = tokio::spawn(async move { c.queue(submit("A"), Some(Instant::now() + secs(2))).await.unwrap().await });
+    let f = next(&mut smsc).await;
+    smsc.send(Frame::with_status(f.sequence_number, CommandStatus::ESME_RTHROTTLED, Pdu::SubmitSmResp(Default::default()))).await.unwrap();
+    // Resent after 1 s (within the deadline), throttled again: the next pause (2 s) would end
+    // past the deadline, so the refusal is handed back at once instead.
+    let f = next(&mut smsc).await;
+    assert_eq!((text_of(&f), t.elapsed()), ("A".to_string(), secs(1)));
+    smsc.send(Frame::with_status(f.sequence_number, CommandStatus::ESME_RTHROTTLED, Pdu::SubmitSmResp(Default::default()))).await.unwrap();
+    let last = a.await.unwrap().unwrap();
+    assert_eq!((last.command_status, t.elapsed()), (CommandStatus::ESME_RTHROTTLED, secs(1)));
+    // The stream still pauses 2 s, as the carrier asked. B, queued during the pause with a
+    // deadline that passes before it ends, is never sent.
+    let c = r.client.clone();
+    let b = tokio::spawn(async move { c.queue(submit("B"), Some(Instant::now() + Duration::from_millis(500))).await.unwrap().await });
+    assert_eq!(b.await.unwrap(), Err(SendFailure::Expired));
+    assert_eq!(t.elapsed(), secs(3), "given up when the pause ended");
+    assert!(!SendFailure::Expired.delivery_unknown());
+    // Nothing more reached the carrier.
+    assert!(tokio::time::timeout(secs(5), smsc.next()).await.is_err());
+}
