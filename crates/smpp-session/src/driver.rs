@@ -9,9 +9,12 @@
 //! - **TPS.** Our requests draw from a [`TpsLimiter`] (the seed's per-second window), shared by
 //!   every session of one partner.
 //! - **Throttling.** A response `ESME_RTHROTTLED` or `ESME_RMSGQFUL` pauses the whole stream
-//!   (1 s, doubling while the peer insists, at most 30 s), and the refused request is sent
-//!   again after the pause, before any newer one, so order is kept; after
-//!   `throttle_resends` resends the refusal goes to the application.
+//!   (1 s, doubling while the peer insists, at most 30 s). After the pause the refused requests
+//!   are sent again one at a time, oldest first, each waiting for its answer, and only then do
+//!   newer requests flow again through the full window: what the peer refused keeps its order
+//!   and goes before anything newer. (Requests already in flight when the refusal came cannot
+//!   be recalled; they are answered as they are.) After `throttle_resends` resends of one
+//!   request, or past its deadline, the refusal goes to the application.
 //! - **Stalled writes.** A write that cannot complete within `response_timeout` (the peer
 //!   stopped reading: half-open TCP, a stuck process) closes the connection, so a dead peer
 //!   cannot hold the session — and its timers — forever.
@@ -296,6 +299,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         let mut waiters: HashMap<u64, Waiter> = HashMap::new();
         // Throttled requests waiting for the pause to end, oldest first.
         let mut resend: BTreeMap<u64, Waiter> = BTreeMap::new();
+        // The resend in flight: nothing else starts until it is answered.
+        let mut recovering: Option<u64> = None;
         let mut next_token: u64 = 1;
         // A new request taken from `sends` while the TPS window was used up.
         let mut held: Option<Waiter> = None;
@@ -338,6 +343,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                     Event::Response { token, frame } => {
                         self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                        if recovering == Some(token) {
+                            recovering = None;
+                        }
                         let Some(mut w) = waiters.remove(&token) else { continue };
                         if matches!(frame.command_status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
                             // The peer asks us to slow down: pause the whole stream, longer each
@@ -360,6 +368,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                     Event::Timeout { token, .. } => {
                         self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                        if recovering == Some(token) {
+                            recovering = None;
+                        }
                         if let Some(w) = waiters.remove(&token) {
                             let _ = w.reply.send(Err(SendFailure::Timeout));
                         }
@@ -401,7 +412,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             if pause_until.is_some_and(|t| now_i >= t) {
                 pause_until = None;
             }
-            let may_start = pause_until.is_none() && draining.is_none() && !stopping && self.session.is_bound() && self.session.window_available();
+            let may_start =
+                pause_until.is_none() && recovering.is_none() && draining.is_none() && !stopping && self.session.is_bound() && self.session.window_available();
             if may_start {
                 if let Some((&token, w)) = resend.first_key_value() {
                     if w.expired(now_i) {
@@ -414,6 +426,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         Ok(()) => {
                             if let Some(w) = resend.remove(&token) {
                                 self.start(now_i, token, w, &mut waiters);
+                                recovering = waiters.contains_key(&token).then_some(token);
                             }
                             continue;
                         }
@@ -491,6 +504,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     Some(Ok(Err(decode_error))) => {
                         tracing::warn!(peer = %self.info.peer_name, remote = %self.info.remote, error = %decode_error, "undecodable PDU answered");
                         self.session.handle_decode_error(now(), &decode_error);
+                    }
+                    Some(Err(smpp_codec::codec::FramingError::Io(e))) => {
+                        // A TLS peer that closes without close_notify is an ordinary end of stream.
+                        let why = if e.kind() == std::io::ErrorKind::UnexpectedEof { "connection closed by peer".to_string() } else { format!("read failed: {e}") };
+                        break 'outer CloseReason::Transport(why);
                     }
                     Some(Err(framing)) => {
                         tracing::warn!(peer = %self.info.peer_name, remote = %self.info.remote, error = %framing, "framing lost; closing");
