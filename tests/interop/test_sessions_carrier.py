@@ -159,3 +159,15 @@ def test_disabling_a_bind_unbinds_it_and_it_stays_down(gateway_factory, carriers
     time.sleep(2.5)
     assert len(carrier.of("bind")) == 1, "a disabled bind does not reconnect"
     assert log_lines(g, "client bind stopping")
+
+
+def test_a_carriers_deliver_sm_is_answered_rx_t_appn_while_the_core_cannot_take_it(gateway_factory, node_smsc_factory):
+    port = free_port()
+    smsc = node_smsc_factory(port)
+    smsc.start()
+    g = gateway_factory(port, api_base_url=f"http://127.0.0.1:{free_port()}")
+    g.start()
+    wait_for(smsc.bound, 20, "the gateway's bind to the carrier")
+    smsc.send({"cmd": "mo", "ref": "core-down", "source_addr": unique_msisdn("336"), "destination_addr": "1234", "text": "keep it"})
+    answer = smsc.wait_event(lambda e: e["event"] == "deliver_sm_resp" and e.get("ref") == "core-down", 30, "the gateway's deliver_sm_resp")
+    assert answer["command_status"] == 0x64, f"{answer['command_status']:#x}: the carrier must keep the MO and redeliver it"

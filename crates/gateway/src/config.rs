@@ -1132,6 +1132,14 @@ password = "x"
         assert!(ip_allowed(&wl, "2001:db8::1".parse().unwrap()));
         assert!(ip_allowed(&wl, "::ffff:192.168.1.5".parse().unwrap()));
         assert!(ip_allowed(&[], "8.8.8.8".parse().unwrap()));
+        // A single IPv6 address is a /128; IPv6 never matches an IPv4 network and back.
+        let v6: Vec<String> = ["::1", "fd00:1::/64"].iter().map(|s| s.to_string()).collect();
+        assert!(ip_allowed(&v6, "::1".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "::2".parse().unwrap()));
+        assert!(ip_allowed(&v6, "fd00:1::abcd".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "fd00:2::1".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "127.0.0.1".parse().unwrap()));
+        assert!(!ip_allowed(&["0.0.0.0/0".to_string()], "2001:db8::1".parse().unwrap()));
     }
 
     #[test]

@@ -436,3 +436,27 @@ async fn nothing_is_sent_or_resent_past_its_deadline() {
     // Nothing more reached the carrier.
     assert!(tokio::time::timeout(secs(5), smsc.next()).await.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_bind_carries_every_configured_field_and_a_receiver_never_submits() {
+    use smpp_codec::pdu::Bind;
+    use smpp_codec::types::BindKind;
+    let cfg = ClientConfig { kind: BindKind::Receiver, system_type: "OTP".into(), interface_version: 0x50, addr_ton: 1, addr_npi: 1, address_range: "^336".into(), ..client_config() };
+    let mut r = rig(cfg);
+    let (_, mut smsc) = r.connection().await;
+    let b = answer_bind(&mut smsc, CommandStatus::ESME_ROK).await;
+    let want = Bind {
+        system_id: "gw".into(),
+        password: "secret".into(),
+        system_type: "OTP".into(),
+        interface_version: 0x50,
+        addr_ton: 1,
+        addr_npi: 1,
+        address_range: "^336".into(),
+    };
+    assert_eq!(b.pdu, Pdu::BindReceiver(want));
+    r.client.subscribe().wait_for(|s| s.state == LinkState::Bound).await.unwrap();
+    // Bound as receiver: a submit is refused here, nothing reaches the SMSC.
+    assert_eq!(r.client.send(submit("no")).await, Err(SendFailure::NotBound));
+    assert!(tokio::time::timeout(secs(1), smsc.next()).await.is_err());
+}
