@@ -586,8 +586,9 @@ fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolic
 
 /// Send `m` with `send` until it is done: accepted, refused for good, or out of resends
 /// (`resend_attempts`, 1 s then doubling, and never past the lease minus a response
-/// timeout, so that no other gateway can be sending it meanwhile). Throttling is not seen
-/// here: the session resends throttled requests itself, in order.
+/// timeout, so that no other gateway can be sending it meanwhile). Throttling is seen here
+/// only once the session gave up resending (it resends throttled requests itself, in order,
+/// and reports each refusal as `LinkEvent::Throttled`, counted in `smppgw_throttled_total`).
 async fn send_until_done<F, Fut, First>(name: &str, labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, first: First, mut send: F) -> EventKind
 where
     First: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
@@ -600,7 +601,6 @@ where
     let mut outcome = first.await;
     loop {
         let not_sent = matches!(&outcome, Err(SendFailure::NotBound | SendFailure::Expired));
-        let throttled = matches!(&outcome, Ok(f) if matches!(f.command_status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL));
         match judge(outcome, policy, partner) {
             Verdict::Done(kind) => {
                 match &kind {
@@ -618,9 +618,6 @@ where
                 return kind;
             }
             Verdict::Again(kind) => {
-                if throttled {
-                    labels.inc(telemetry::THROTTLED);
-                }
                 let lease_left = Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
                 if resends < policy.resend_attempts && backoff + policy.response_timeout < lease_left {
                     resends += 1;

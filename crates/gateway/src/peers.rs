@@ -216,6 +216,7 @@ impl SessionHandler for ServerSide {
             LinkEvent::EnquireLinkAnswered => labels.inc(telemetry::ENQUIRE_LINK_RECEIVED),
             // Authentication refusals are counted in `authenticate`; this one is max_sessions.
             LinkEvent::BindFailed(_) => labels.inc(telemetry::BIND_FAILURES),
+            LinkEvent::Throttled(_) => labels.inc(telemetry::THROTTLED),
             LinkEvent::Refused { command_id, status } => {
                 tracing::info!(peer = %session.peer_name, remote = %session.remote, command = smpp_codec::command::command_name(*command_id).unwrap_or("unknown"), %status, "request refused");
             }
@@ -278,6 +279,10 @@ impl SessionHandler for ClientSide {
             LinkEvent::EnquireLinkSent => l.inc(telemetry::ENQUIRE_LINK_SENT),
             LinkEvent::EnquireLinkAnswered => l.inc(telemetry::ENQUIRE_LINK_RECEIVED),
             LinkEvent::ConnectFailed(_) => l.set(telemetry::CONNECTION_STATUS, 0.0),
+            LinkEvent::Throttled(_) => l.inc(telemetry::THROTTLED),
+            LinkEvent::Refused { command_id, status } => {
+                tracing::info!(bind = %self.name, command = smpp_codec::command::command_name(*command_id).unwrap_or("unknown"), %status, "request from the SMSC refused");
+            }
             _ => {}
         }
     }
