@@ -1055,8 +1055,10 @@ mod tests {
     fn the_operation_matrix_answers_every_request_by_role_and_state() {
         use smpp_codec::pdu::{AlertNotification, CancelSm, DataSm, DataSmResp, DeliverSmResp, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp};
         let t0 = Instant::now();
-        let refused = |status, resp: Pdu| (vec![Frame::with_status(42, status, resp.clone())], status, resp);
-        let cases: Vec<(&str, Session, Pdu, Option<(Vec<Frame>, CommandStatus, Pdu)>)> = vec![
+        // (frames written, status) expected for a refused request.
+        type Refusal = (Vec<Frame>, CommandStatus);
+        let refused = |status, resp: Pdu| -> Refusal { (vec![Frame::with_status(42, status, resp)], status) };
+        let cases: Vec<(&str, Session, Pdu, Option<Refusal>)> = vec![
             // SMSC side, partner bound as transmitter: ours to serve, or allowed but unsupported.
             ("smsc tx query_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::QuerySm(QuerySm::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::QuerySmResp(QuerySmResp::default())))),
             ("smsc tx cancel_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::CancelSm(CancelSm::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::CancelSmResp))),
@@ -1080,7 +1082,7 @@ mod tests {
         for (name, mut s, pdu, want) in cases {
             let (frames, events) = answer(&mut s, t0, pdu.clone());
             match want {
-                Some((want_frames, status, _)) => {
+                Some((want_frames, status)) => {
                     assert_eq!(frames, want_frames, "{name}");
                     assert_eq!(events, vec![Event::Refused { command_id: pdu.command_id(), sequence_number: 42, status }], "{name}");
                 }
