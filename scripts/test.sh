@@ -32,6 +32,17 @@ trap 'rc=$?; if [ "$rc" -ne 0 ] && [ "$REPORTED" = 0 ]; then printf "\nscripts/t
 command -v cargo >/dev/null 2>&1 || fail "cargo not found: install the Rust toolchain (rustup)"
 command -v node >/dev/null 2>&1 || fail "node not found: install Node.js 18+ (Debian: apt-get install nodejs npm)"
 command -v npm >/dev/null 2>&1 || fail "npm not found: install npm (Debian: apt-get install npm)"
+# The TLS interoperability tests make their certificates with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "openssl not found: installing it with apt-get (the TLS tests make certificates with it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y openssl ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openssl; } ||
+      fail "cannot install openssl"
+  else
+    fail "openssl not found: install it (Debian: apt-get install openssl); the TLS tests need it"
+  fi
+fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 18 ] || fail "node $node_major is too old: 18 or newer is needed"
 

@@ -413,9 +413,11 @@ class NodeSmsc:
         self.stderr_lines: list[str] = []
         self._lock = threading.Lock()
         self.proc: Optional[subprocess.Popen] = None
+        # The Node script run (subclasses run other carriers with the same event protocol).
+        self.script = "smsc.js"
 
     def start(self, timeout: float = 15.0) -> None:
-        script = NODE_DIR / "smsc.js"
+        script = NODE_DIR / self.script
         if not (NODE_DIR / "node_modules" / "smpp").is_dir():
             raise AssertionError(f"Node package 'smpp' missing: run `npm ci` in {NODE_DIR}")
         self.proc = subprocess.Popen(

@@ -12,11 +12,11 @@ use core_bridge::api::{now_ms, BindMode, ClaimRequest, Event, EventKind, Fronten
 use core_bridge::CoreClient;
 use smpp_codec::pdu::Pdu;
 use smpp_codec::status::CommandStatus;
-use smpp_session::{ClientConfig, ClientHandle, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionRegistry};
+use smpp_session::{ClientConfig, ClientHandle, ClientTls, ClientTlsFiles, ConnectionLimit, Endpoint, LinkState, ListenerConfig, SendFailure, ServerTlsFiles, SessionConfig, SessionRegistry};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{secs_opt, ClientBind, Config};
+use crate::config::{secs_opt, ClientBind, Config, ListenTls, TimeoutAction};
 use crate::convert;
 use crate::handover::{EventSink, Handover};
 use crate::peers::ServerSide;
@@ -50,6 +50,8 @@ pub struct Gateway {
     pub events: EventSink,
     /// Bound server sessions.
     pub registry: SessionRegistry,
+    /// `max_connections` over the plain and TLS listeners (open and refused counts).
+    pub connections: ConnectionLimit,
     hostname: String,
     /// Cancelled on shutdown.
     pub shutdown: CancellationToken,
@@ -73,6 +75,7 @@ impl Gateway {
         tasks: tokio_util::task::TaskTracker,
     ) -> Arc<Gateway> {
         Arc::new(Gateway {
+            connections: ConnectionLimit::new(config.listen.max_connections),
             config: RwLock::new(Arc::new(config)),
             source: tokio::sync::Mutex::new(source),
             runtimes: tokio::sync::Mutex::new(Default::default()),
@@ -112,9 +115,20 @@ impl Gateway {
     }
 }
 
-/// Session timers of a client bind.
-pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) -> ClientConfig {
-    ClientConfig {
+/// The TLS configuration of a client bind with `tls = true` (`None` without TLS). Errors name
+/// the file and what is wrong with it.
+pub fn client_tls(b: &ClientBind) -> Result<Option<ClientTls>, smpp_session::TlsError> {
+    if !b.tls {
+        return Ok(None);
+    }
+    let files = ClientTlsFiles { ca_file: b.tls_ca_file.clone(), cert_file: b.tls_cert_file.clone(), key_file: b.tls_key_file.clone() };
+    ClientTls::new(&files, b.tls_server_name.as_deref().unwrap_or(&b.host)).map(Some)
+}
+
+/// The session's view of a client bind: timers, window, TPS, retry schedule and TLS.
+pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) -> Result<ClientConfig, smpp_session::TlsError> {
+    let secs = |s: u64| Duration::from_secs(s.max(1));
+    Ok(ClientConfig {
         name: b.name.clone(),
         host: b.host.clone(),
         port: b.port,
@@ -128,18 +142,29 @@ pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) 
         address_range: b.address_range.clone(),
         session: SessionConfig {
             enquire_link_interval: secs_opt(b.enquire_link_interval),
-            response_timeout: Duration::from_secs(b.response_timeout.max(1)),
+            enquire_link_timeout: secs(b.enquire_link_timeout),
+            response_timeout: secs(b.response_timeout),
             window_size: b.window_size,
-            bind_timeout: Duration::from_secs(b.bind_timeout.max(1)),
-            inactivity_timeout: None,
-            max_consecutive_timeouts: 3,
+            bind_timeout: secs(b.bind_timeout),
+            inactivity_timeout: secs_opt(b.inactivity_timeout),
+            max_consecutive_timeouts: b.max_consecutive_timeouts,
+            unbind_timeout: secs(b.unbind_timeout),
+            drain_timeout: secs(b.drain_timeout),
+            throttle_resends: b.throttle_resends,
         },
         tps_limit: b.tps_limit,
-        reconnect_interval: Duration::from_secs(b.reconnect_interval.max(1)),
-        connect_timeout: Duration::from_secs(10),
+        reconnect_interval: secs(b.reconnect_interval),
+        reconnect_max_interval: secs(b.reconnect_max_interval),
+        connect_timeout: secs(b.connect_timeout),
         start_delay,
         max_pdu_len,
-    }
+        tls: client_tls(b)?,
+    })
+}
+
+/// The TLS acceptor of `[listen.tls]`.
+pub fn listen_tls(t: &ListenTls) -> Result<smpp_session::tls::TlsAcceptor, smpp_session::TlsError> {
+    smpp_session::tls::acceptor(&ServerTlsFiles { cert_file: t.cert_file.clone(), key_file: t.key_file.clone(), client_ca_file: t.client_ca_file.clone() })
 }
 
 /// Statuses after which trying again later may succeed (SMPP 3.4 §5.1.3 meanings).
@@ -164,6 +189,8 @@ pub struct Running {
     pub gw: Arc<Gateway>,
     /// The SMPP listener's address.
     pub smpp_addr: SocketAddr,
+    /// The SMPP-over-TLS listener's address, when `[listen.tls]` is configured.
+    pub smpp_tls_addr: Option<SocketAddr>,
     /// The core's base URL (the embedded core's loopback URL when embedded).
     pub core_url: String,
     /// The admin API's address, when enabled.
@@ -287,19 +314,30 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     let source = crate::supervisor::ConfigSource { path, file, overrides };
     let gw = Gateway::new(config.clone(), source, core, embedded.clone(), generated_admin_token, shutdown.clone(), tasks.clone());
 
-    // Server binds.
+    // Server binds: the plain listener and, with [listen.tls], a TLS one beside it, under one
+    // max_connections.
     let listen_addr = format!("{}:{}", config.listen.host, config.listen.port);
     let listener = tokio::net::TcpListener::bind(&listen_addr).await.with_context(|| format!("cannot listen for SMPP on {listen_addr}"))?;
     let smpp_addr = listener.local_addr()?;
     tracing::info!(addr = %smpp_addr, "SMPP listener");
+    let mut endpoints = vec![Endpoint::plain(listener)];
+    let mut smpp_tls_addr = None;
+    if let Some(t) = &config.listen.tls {
+        let acceptor = listen_tls(t).map_err(|e| anyhow::anyhow!("listen.tls: {e}"))?;
+        let addr = format!("{}:{}", t.host.as_deref().unwrap_or(&config.listen.host), t.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen for SMPP over TLS on {addr}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(addr = %local, client_certificates = t.client_ca_file.is_some(), "SMPP over TLS listener");
+        smpp_tls_addr = Some(local);
+        endpoints.push(Endpoint::tls(listener, acceptor));
+    }
     let lcfg = ListenerConfig {
-        max_connections: config.listen.max_connections,
         our_system_id: config.smsc_name.chars().take(15).collect(),
         session: SessionConfig { bind_timeout: Duration::from_secs(config.listen.bind_timeout.max(1)), ..SessionConfig::default() },
         max_pdu_len: config.max_pdu_len,
     };
     let server_handler = Arc::new(ServerSide::new(gw.clone()));
-    tasks.spawn(smpp_session::serve(listener, lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
+    tasks.spawn(smpp_session::serve(endpoints, gw.connections.clone(), lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
 
     // Binds and their queue workers; client binds start 500 ms apart.
     gw.apply(config.clone(), true).await;
@@ -320,7 +358,7 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     }
     tasks.close();
     let sim_addr = sim.as_ref().map(|s| s.smpp_addr);
-    Ok(Running { gw, smpp_addr, core_url: api_url, admin_addr, sim_addr, send_api_addr, sim, embedded })
+    Ok(Running { gw, smpp_addr, smpp_tls_addr, core_url: api_url, admin_addr, sim_addr, send_api_addr, sim, embedded })
 }
 
 impl Running {
@@ -461,7 +499,17 @@ const MAX_CLAIM_WAIT_MS: u64 = 1_000;
 /// poll), send each within the window, and report the outcome. A partner without a receiving
 /// session, or a carrier not bound, claims nothing: its messages stay queued in the core.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target, labels: BindLabels, window_size: usize, poll: Duration, per_claim: usize, stop: CancellationToken) {
+pub(crate) async fn queue_worker(
+    gw: Arc<Gateway>,
+    name: String,
+    target: Target,
+    labels: BindLabels,
+    window_size: usize,
+    poll: Duration,
+    per_claim: usize,
+    policy: SendPolicy,
+    stop: CancellationToken,
+) {
     let window = Arc::new(Semaphore::new(window_size));
     let frontend = gw.frontend(&name);
     let mut status = match &target {
@@ -538,12 +586,37 @@ pub(crate) async fn queue_worker(gw: Arc<Gateway>, name: String, target: Target,
             let occupancy = window_size - window.available_permits();
             labels.observe(telemetry::WINDOW_OCCUPANCY, occupancy as f64);
             labels.set(telemetry::WINDOW_IN_FLIGHT, occupancy as f64);
+            let partner = matches!(target, Target::Partner);
+            let pdu = match convert::pdu_from_outbound(&m, partner) {
+                Ok(p) => p,
+                Err(why) => {
+                    unsendable(&gw, &name, &labels, &m, why);
+                    continue;
+                }
+            };
+            // Queued here, one after the other, so the session sends them in the core's order;
+            // their answers are awaited concurrently. Nothing goes out after the lease ends:
+            // the core may have handed the message to someone else by then.
+            let lease_end = tokio::time::Instant::now() + Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
+            let first = match &target {
+                Target::Carrier(h) => h.queue(pdu.clone(), Some(lease_end)).await,
+                Target::Partner => gw.registry.queue_deliver(&name, pdu.clone(), Some(lease_end)).await,
+            };
             let (gw, name, labels, target, window) = (gw.clone(), name.clone(), labels.clone(), target.clone(), window.clone());
             tokio::spawn(async move {
-                match &target {
-                    Target::Carrier(h) => submit_one(&gw, &name, h, &labels, m).await,
-                    Target::Partner => deliver_one(&gw, &name, &labels, m).await,
-                }
+                let first = async move {
+                    match first {
+                        Ok(reply) => reply.await,
+                        Err(e) => Err(e),
+                    }
+                };
+                let kind = match &target {
+                    // Each resend goes to the partner's least busy receiving session, so it may
+                    // use another session than the one that failed.
+                    Target::Partner => send_until_done(&name, &labels, &m, policy, true, first, || gw.registry.deliver(&name, pdu.clone())).await,
+                    Target::Carrier(h) => send_until_done(&name, &labels, &m, policy, false, first, || h.send(pdu.clone())).await,
+                };
+                gw.events.report(event(&gw, &name, &m.id, kind));
                 drop(permit);
                 labels.set(telemetry::WINDOW_IN_FLIGHT, (window_size - window.available_permits()) as f64);
             });
@@ -558,87 +631,117 @@ fn unsendable(gw: &Gateway, name: &str, labels: &BindLabels, m: &OutboundMessage
     gw.events.report(event(gw, name, &m.id, failed(CommandStatus::ESME_RINVMSGLEN.0, false, why)));
 }
 
-async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, false) {
-        Ok(p) => p,
-        Err(why) => return unsendable(gw, name, labels, &m, why),
-    };
-    let kind = send_with_throttle_retry(name, labels, &m, || handle.send(pdu.clone()), |frame| match &frame.pdu {
-        Pdu::SubmitSmResp(r) => Some(r.message_id.to_str_lossy().into_owned()),
-        _ => None,
-    })
-    .await;
-    gw.events.report(event(gw, name, &m.id, kind));
+/// How a queue worker treats a message that failed on its bind (from the bind's keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendPolicy {
+    /// `response_timeout_action`.
+    pub timeout_action: TimeoutAction,
+    /// `resend_attempts`.
+    pub resend_attempts: u32,
+    /// `response_timeout`: a resend is only tried when its answer can come within the lease.
+    pub response_timeout: Duration,
 }
 
-/// Resends after a throttling answer: the session has paused the whole bind's stream (see
-/// `smpp_session::driver::THROTTLE_PAUSE_MIN`), so the message goes again after the pause,
-/// in order, instead of failing. Gives up after [`MAX_THROTTLE_RESENDS`] (the core retries it
-/// later).
-async fn send_with_throttle_retry<F, Fut>(name: &str, labels: &BindLabels, m: &OutboundMessage, mut send: F, ok_id: impl Fn(&smpp_codec::pdu::Frame) -> Option<String>) -> EventKind
+/// First wait before the gateway resends a message itself; doubles with each resend.
+pub const RESEND_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What one attempt's outcome means for the message.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Done(EventKind),
+    /// Worth sending again (temporary error, not sent, or no response under `retry`); the
+    /// event to report if no resend is possible.
+    Again(EventKind),
+}
+
+/// The verdict on one attempt. `partner` marks `deliver_sm` to a partner, where every error
+/// but `ESME_RX_P_APPN`/`ESME_RX_R_APPN` is temporary (the partner refuses for now).
+fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolicy, partner: bool) -> Verdict {
+    match outcome {
+        Ok(frame) if frame.command_status.is_ok() => Verdict::Done(match &frame.pdu {
+            Pdu::SubmitSmResp(r) => EventKind::Submitted { smsc_message_id: r.message_id.to_str_lossy().into_owned() },
+            _ => EventKind::DeliveredToEsme,
+        }),
+        Ok(frame) => {
+            let st = frame.command_status;
+            let name = smpp_codec::command::command_name(frame.pdu.command_id()).unwrap_or("response");
+            let temporary = if partner { !matches!(st, CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN) } else { is_temporary(st) };
+            let kind = failed(st.0, temporary, format!("{name} {st}"));
+            if temporary {
+                Verdict::Again(kind)
+            } else {
+                Verdict::Done(kind)
+            }
+        }
+        Err(SendFailure::NotBound) => Verdict::Again(failed(0, true, "not sent: bind not bound".into())),
+        // The lease is over: only the core may decide who sends it now.
+        Err(SendFailure::Expired) => Verdict::Done(failed(0, true, "not sent before the lease ended".into())),
+        Err(e) => match policy.timeout_action {
+            TimeoutAction::Retry => Verdict::Again(failed(0, true, format!("{e}; the peer may have it"))),
+            TimeoutAction::Fail => Verdict::Done(failed(0, false, format!("{e}; the peer may have it, not resent (response_timeout_action = fail)"))),
+        },
+    }
+}
+
+/// Send `m` with `send` until it is done: accepted, refused for good, or out of resends
+/// (`resend_attempts`, 1 s then doubling, and never past the lease minus a response
+/// timeout, so that no other gateway can be sending it meanwhile). Throttling is seen here
+/// only once the session gave up resending (it resends throttled requests itself, in order,
+/// and reports each refusal as `LinkEvent::Throttled`, counted in `smppgw_throttled_total`).
+async fn send_until_done<F, Fut, First>(name: &str, labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, first: First, mut send: F) -> EventKind
 where
+    First: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
 {
-    let mut resends = 0;
+    let mut resends = 0u32;
+    let mut backoff = RESEND_BACKOFF;
+    let mut t0 = Instant::now();
+    let mut outcome = first.await;
+    // Whether any attempt went on the wire (NotBound and Expired sent nothing).
+    let mut on_wire = false;
     loop {
-        let t0 = Instant::now();
-        let outcome = send().await;
-        // Every request that went on the wire counts as sent (the seed's success rate is
-        // (sent - failures) / sent), at the moment its fate is known; NotBound sent nothing.
-        if !matches!(outcome, Err(SendFailure::NotBound)) {
-            labels.inc(telemetry::MESSAGES_SENT);
+        let not_sent = matches!(&outcome, Err(SendFailure::NotBound | SendFailure::Expired));
+        on_wire |= !not_sent;
+        if outcome.is_ok() {
+            // Every answer, whatever its status: the peer's response time.
+            labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
         }
-        return match outcome {
-            Ok(frame) if frame.command_status.is_ok() => {
-                labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
-                match ok_id(&frame) {
-                    Some(id) => EventKind::Submitted { smsc_message_id: id },
-                    None => EventKind::DeliveredToEsme,
-                }
-            }
-            Ok(frame) => {
-                labels.observe(telemetry::RESPONSE_LATENCY, t0.elapsed().as_secs_f64());
-                let st = frame.command_status;
-                if matches!(st, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
-                    labels.inc(telemetry::THROTTLED);
-                    if resends < MAX_THROTTLE_RESENDS {
-                        resends += 1;
-                        continue;
+        let (kind, done) = match judge(outcome, policy, partner) {
+            Verdict::Done(kind) => (kind, true),
+            Verdict::Again(kind) => {
+                let lease_left = Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
+                if resends < policy.resend_attempts && backoff + policy.response_timeout < lease_left {
+                    resends += 1;
+                    if let EventKind::Failed { reason, .. } = &kind {
+                        tracing::info!(bind = %name, message_id = %m.id, "{reason}; resending in {}s ({resends} of {})", backoff.as_secs(), policy.resend_attempts);
                     }
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    t0 = Instant::now();
+                    outcome = send().await;
+                    continue;
                 }
-                labels.inc(telemetry::DELIVERY_FAILURES);
-                tracing::warn!(bind = %name, message_id = %m.id, status = %st, "refused by the peer");
-                failed(st.0, is_temporary(st), format!("{} {st}", smpp_codec::command::command_name(frame.pdu.command_id()).unwrap_or("response")))
-            }
-            Err(SendFailure::NotBound) => failed(0, true, "bind not bound".into()),
-            Err(e) => {
-                labels.inc(telemetry::DELIVERY_FAILURES);
-                tracing::warn!(bind = %name, message_id = %m.id, error = %e, "no response");
-                failed(0, true, e.to_string())
+                (kind, false)
             }
         };
-    }
-}
-
-/// Resends of one message after throttling answers before it is handed back to the core.
-pub const MAX_THROTTLE_RESENDS: u32 = 5;
-
-async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, true) {
-        Ok(p) => p,
-        Err(why) => return unsendable(gw, name, labels, &m, why),
-    };
-    let mut kind = send_with_throttle_retry(name, labels, &m, || gw.registry.deliver(name, pdu.clone()), |_| None).await;
-    // RX_P_APPN / RX_R_APPN: the partner refuses this message for good.
-    if let EventKind::Failed { command_status, retryable, .. } = &mut kind {
-        if matches!(CommandStatus(*command_status), CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN) {
-            *retryable = false;
-        } else if *command_status != 0 {
-            *retryable = true;
+        // One message counts once: sent when any attempt went on the wire, and a failure when
+        // its final outcome is one (the seed's success rate is (sent − failures) / sent).
+        if on_wire {
+            labels.inc(telemetry::MESSAGES_SENT);
         }
+        if let EventKind::Failed { reason, .. } = &kind {
+            if on_wire {
+                labels.inc(telemetry::DELIVERY_FAILURES);
+            }
+            if done {
+                tracing::warn!(bind = %name, message_id = %m.id, "failed: {reason}");
+            } else {
+                tracing::warn!(bind = %name, message_id = %m.id, "{reason}; handed back to the core for a later retry");
+            }
+        }
+        return kind;
     }
-    gw.events.report(event(gw, name, &m.id, kind));
 }
 
 /// The registration of every enabled peer, each as `{hostname}_{peer_name}` (seed 002,
@@ -779,5 +882,121 @@ mod tests {
         stop.cancel();
         task.await.unwrap();
         assert_eq!(seen.lock().unwrap()[0].1, "h_carrier");
+    }
+
+    use smpp_codec::pdu::{DeliverSmResp, Frame, SubmitSmResp};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn policy(timeout_action: TimeoutAction, resend_attempts: u32) -> SendPolicy {
+        SendPolicy { timeout_action, resend_attempts, response_timeout: Duration::from_secs(10) }
+    }
+
+    fn submit_resp(status: CommandStatus) -> Result<Frame, SendFailure> {
+        Ok(Frame::with_status(1, status, Pdu::SubmitSmResp(SubmitSmResp { message_id: "C-9".into(), ..Default::default() })))
+    }
+
+    fn deliver_resp(status: CommandStatus) -> Result<Frame, SendFailure> {
+        Ok(Frame::with_status(1, status, Pdu::DeliverSmResp(DeliverSmResp::default())))
+    }
+
+    fn retryable(v: &Verdict) -> Option<bool> {
+        match v {
+            Verdict::Done(EventKind::Failed { retryable, .. }) | Verdict::Again(EventKind::Failed { retryable, .. }) => Some(*retryable),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_resent_or_failed_as_response_timeout_action_says() {
+        for failure in [SendFailure::Timeout, SendFailure::Closed("enquire_link timeout".into())] {
+            let v = judge(Err(failure.clone()), policy(TimeoutAction::Retry, 2), false);
+            assert!(matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true), "{failure}: {v:?}");
+            let v = judge(Err(failure.clone()), policy(TimeoutAction::Fail, 2), false);
+            assert!(matches!(&v, Verdict::Done(EventKind::Failed { retryable: false, reason, .. }) if reason.contains("may have it")), "{failure}: {v:?}");
+        }
+        // Not sent at all: always safe to send again, whatever the policy.
+        let v = judge(Err(SendFailure::NotBound), policy(TimeoutAction::Fail, 2), false);
+        assert!(matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true));
+        // Not sent before the lease ended: back to the core, never resent by us.
+        let v = judge(Err(SendFailure::Expired), policy(TimeoutAction::Retry, 2), false);
+        assert!(matches!(v, Verdict::Done(_)) && retryable(&v) == Some(true));
+    }
+
+    #[test]
+    fn answers_are_judged_by_status_and_side() {
+        let p = policy(TimeoutAction::Retry, 2);
+        assert_eq!(judge(submit_resp(CommandStatus::ESME_ROK), p, false), Verdict::Done(EventKind::Submitted { smsc_message_id: "C-9".into() }));
+        assert_eq!(judge(deliver_resp(CommandStatus::ESME_ROK), p, true), Verdict::Done(EventKind::DeliveredToEsme));
+        // A carrier's temporary error is tried again; a permanent one ends it.
+        assert!(matches!(judge(submit_resp(CommandStatus::ESME_RSYSERR), p, false), Verdict::Again(_)));
+        let v = judge(submit_resp(CommandStatus::ESME_RINVDSTADR), p, false);
+        assert!(matches!(&v, Verdict::Done(EventKind::Failed { command_status: 0x0B, retryable: false, .. })), "{v:?}");
+        // A partner's refusal is temporary unless it says "permanent" or "reject".
+        assert!(matches!(judge(deliver_resp(CommandStatus::ESME_RX_T_APPN), p, true), Verdict::Again(_)));
+        assert!(matches!(judge(deliver_resp(CommandStatus::ESME_RSYSERR), p, true), Verdict::Again(_)));
+        for st in [CommandStatus::ESME_RX_P_APPN, CommandStatus::ESME_RX_R_APPN] {
+            assert_eq!(retryable(&judge(deliver_resp(st), p, true)), Some(false));
+            assert!(matches!(judge(deliver_resp(st), p, true), Verdict::Done(_)));
+        }
+    }
+
+    fn leased_for(secs: u64) -> OutboundMessage {
+        serde_json::from_value(serde_json::json!({
+            "id": "m-1", "kind": "mo", "source": {"addr": "33600000001"}, "destination": {"addr": "1234"},
+            "payload": "", "lease_until_ms": now_ms() + secs * 1000
+        }))
+        .unwrap()
+    }
+
+    /// `send_until_done` with `send` as the first attempt too.
+    async fn run<F, Fut>(labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, mut send: F) -> EventKind
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Frame, SendFailure>>,
+    {
+        let first = send();
+        send_until_done("p", labels, m, policy, partner, first, send).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resends_back_off_and_stop_at_the_attempts_or_the_lease() {
+        let labels = BindLabels::server("p", "p");
+        // A partner busy twice, then accepting: delivered after 1 s and 2 s waits.
+        let calls = AtomicU32::new(0);
+        let t0 = tokio::time::Instant::now();
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move { deliver_resp(if n < 2 { CommandStatus::ESME_RX_T_APPN } else { CommandStatus::ESME_ROK }) }
+        })
+        .await;
+        assert_eq!(kind, EventKind::DeliveredToEsme);
+        assert_eq!((calls.load(Ordering::SeqCst), t0.elapsed()), (3, Duration::from_secs(3)));
+        // Out of attempts: handed back to the core, retryable.
+        let calls = AtomicU32::new(0);
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { deliver_resp(CommandStatus::ESME_RX_T_APPN) }
+        })
+        .await;
+        assert!(matches!(kind, EventKind::Failed { retryable: true, command_status: 0x64, .. }), "{kind:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // A lease too short for another response timeout: no resend, another gateway may get it.
+        let calls = AtomicU32::new(0);
+        let kind = run(&labels, &leased_for(5), policy(TimeoutAction::Retry, 2), true, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(SendFailure::Timeout) }
+        })
+        .await;
+        assert!(matches!(kind, EventKind::Failed { retryable: true, .. }));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // fail: a timeout is never resent.
+        let calls = AtomicU32::new(0);
+        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Fail, 2), false, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(SendFailure::Timeout) }
+        })
+        .await;
+        assert!(matches!(kind, EventKind::Failed { retryable: false, .. }));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -117,6 +117,55 @@ pub struct Listen {
     /// A connection must bind within this many seconds (session_init_timer).
     #[serde(default = "default_bind_timeout")]
     pub bind_timeout: u64,
+    /// `[listen.tls]`: an SMPP-over-TLS listener beside the plain one (absent = none).
+    #[serde(default)]
+    pub tls: Option<ListenTls>,
+}
+
+/// `[listen.tls]`: SMPP over TLS for partners, beside the plain listener; `max_connections`
+/// counts both.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListenTls {
+    /// Address to listen on (default: `[listen] host`).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Port (default 3550, the port SMPP-over-TLS clients such as Node `smpp` assume).
+    #[serde(default = "default_tls_port")]
+    pub port: u16,
+    /// PEM certificate chain of the listener, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key of that certificate.
+    pub key_file: PathBuf,
+    /// PEM CA certificates: when set, partners must present a client certificate they issued.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
+}
+
+/// What happens to a message whose request got no response within `response_timeout` (or
+/// whose session closed before the response came). Either way the peer may have it.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeoutAction {
+    /// Send it again (at least once): resent by the gateway within the lease, then handed back
+    /// to the core as a retryable failure. Risk: a duplicate when the peer had it.
+    #[default]
+    Retry,
+    /// Report it to the core as failed, not retryable (at most once). Risk: it is lost when
+    /// the peer did not have it.
+    Fail,
+}
+
+/// What a partner submitting above its `tps_limit` gets.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TpsExceeded {
+    /// The excess is answered `ESME_RTHROTTLED` at once.
+    #[default]
+    Throttle,
+    /// The excess is accepted, its answers held until the next second with room: the partner
+    /// is slowed down by its own window.
+    Delay,
 }
 
 /// `[metrics]`.
@@ -368,6 +417,53 @@ pub struct ClientBind {
     /// Wait for the bind response, s.
     #[serde(default = "default_bind_timeout")]
     pub bind_timeout: u64,
+    /// Wait for an `enquire_link_resp` before the link is declared dead, s (seed: 30).
+    #[serde(default = "default_enquire_timeout")]
+    pub enquire_link_timeout: u64,
+    /// Unanswered requests in a row that drop the session and rebuild it (0 = never).
+    #[serde(default = "default_max_timeouts")]
+    pub max_consecutive_timeouts: u32,
+    /// A request without response: `retry` (at least once) or `fail` (at most once).
+    #[serde(default)]
+    pub response_timeout_action: TimeoutAction,
+    /// Resends by the gateway after a temporary error (or a timeout under `retry`), 1 s, 2 s, 4 s
+    /// apart and within the core's lease, before the message goes back to the core.
+    #[serde(default = "default_resend_attempts")]
+    pub resend_attempts: u32,
+    /// Resends of one request after `ESME_RTHROTTLED`/`ESME_RMSGQFUL` before it goes back to
+    /// the core.
+    #[serde(default = "default_throttle_resends")]
+    pub throttle_resends: u32,
+    /// Longest wait between attempts while binds keep being refused, s.
+    #[serde(default = "default_reconnect_max")]
+    pub reconnect_max_interval: u64,
+    /// Limit of one connection attempt, TLS handshake included, s.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// Disable/shutdown: wait for responses in flight at most this long before `unbind`, s.
+    #[serde(default = "default_drain_timeout")]
+    pub drain_timeout: u64,
+    /// Wait for `unbind_resp` at most this long, s.
+    #[serde(default = "default_unbind_timeout")]
+    pub unbind_timeout: u64,
+    /// Unbind and reconnect after this long without any PDU from the SMSC, s (0 = never).
+    #[serde(default)]
+    pub inactivity_timeout: u64,
+    /// SMPP over TLS to the SMSC.
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM CA certificates that may sign the SMSC's certificate (default: Mozilla's roots).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Name checked against the SMSC's certificate and sent as SNI (default: `host`).
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+    /// PEM client certificate, for SMSCs that require one.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[[server_binds]]`: a partner allowed to bind to us.
@@ -425,6 +521,32 @@ pub struct ServerBind {
     /// `enquire_link` already finds dead partners).
     #[serde(default)]
     pub inactivity_timeout: u64,
+    /// Wait for an `enquire_link_resp` before the session is declared dead, s (seed: 30).
+    #[serde(default = "default_enquire_timeout")]
+    pub enquire_link_timeout: u64,
+    /// Unanswered `deliver_sm` in a row that close the session (0 = never).
+    #[serde(default = "default_max_timeouts")]
+    pub max_consecutive_timeouts: u32,
+    /// A `deliver_sm` without response: `retry` (at least once) or `fail` (at most once).
+    #[serde(default)]
+    pub response_timeout_action: TimeoutAction,
+    /// Resends by the gateway after a temporary error (or a timeout under `retry`), 1 s, 2 s, 4 s
+    /// apart and within the core's lease, before the message goes back to the core.
+    #[serde(default = "default_resend_attempts")]
+    pub resend_attempts: u32,
+    /// Resends of one `deliver_sm` after `ESME_RTHROTTLED`/`ESME_RMSGQFUL`.
+    #[serde(default = "default_throttle_resends")]
+    pub throttle_resends: u32,
+    /// `submit_sm` above `tps_limit`: `throttle` (answer `ESME_RTHROTTLED`) or `delay` (hold the
+    /// answers until the next second).
+    #[serde(default)]
+    pub tps_exceeded: TpsExceeded,
+    /// Disable/shutdown: wait for responses in flight at most this long before `unbind`, s.
+    #[serde(default = "default_drain_timeout")]
+    pub drain_timeout: u64,
+    /// Wait for `unbind_resp` at most this long, s.
+    #[serde(default = "default_unbind_timeout")]
+    pub unbind_timeout: u64,
 }
 
 fn default_api_base_url() -> String {
@@ -550,13 +672,40 @@ fn default_bind_timeout() -> u64 {
 fn default_max_sessions() -> usize {
     10
 }
+fn default_tls_port() -> u16 {
+    3550
+}
+fn default_enquire_timeout() -> u64 {
+    30
+}
+fn default_max_timeouts() -> u32 {
+    3
+}
+fn default_resend_attempts() -> u32 {
+    2
+}
+fn default_throttle_resends() -> u32 {
+    5
+}
+fn default_reconnect_max() -> u64 {
+    300
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_drain_timeout() -> u64 {
+    5
+}
+fn default_unbind_timeout() -> u64 {
+    5
+}
 fn all_bind_types() -> Vec<BindType> {
     vec![BindType::Transmitter, BindType::Receiver, BindType::Transceiver]
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { host: default_any(), port: default_smpp_port(), max_connections: default_max_conn(), bind_timeout: default_bind_timeout() }
+        Listen { host: default_any(), port: default_smpp_port(), max_connections: default_max_conn(), bind_timeout: default_bind_timeout(), tls: None }
     }
 }
 impl Default for Metrics {
@@ -805,6 +954,30 @@ impl Config {
                 bad("simulator.control".into(), "must be IP:port, e.g. 127.0.0.1:2777");
             }
         }
+        if let Some(t) = &self.listen.tls {
+            let tls_host = t.host.as_deref().unwrap_or(&self.listen.host);
+            match tls_host.parse::<IpAddr>() {
+                Err(_) => bad("listen.tls.host".into(), "must be an IP address"),
+                Ok(ip) if t.port != 0 => {
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| *oport == t.port && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())) {
+                        bad("listen.tls.port".into(), &format!("{tls_host}:{} is already used by [{other}]", t.port));
+                    }
+                }
+                Ok(_) => bad("listen.tls.port".into(), "must be 1..=65535"),
+            }
+            let mut file_bad = |key: &str, why: &str| bad(key.to_string(), why);
+            check_file(&mut file_bad, "listen.tls.cert_file", &t.cert_file);
+            check_file(&mut file_bad, "listen.tls.key_file", &t.key_file);
+            if let Some(ca) = &t.client_ca_file {
+                check_file(&mut file_bad, "listen.tls.client_ca_file", ca);
+            }
+            let files = smpp_session::ServerTlsFiles { cert_file: t.cert_file.clone(), key_file: t.key_file.clone(), client_ca_file: t.client_ca_file.clone() };
+            if files_exist(&[Some(&t.cert_file), Some(&t.key_file), t.client_ca_file.as_ref()]) {
+                if let Err(e) = smpp_session::tls::server_config(&files) {
+                    bad("listen.tls".into(), &e.to_string());
+                }
+            }
+        }
         if self.admin.username.is_some() != self.admin.password.is_some() {
             bad("admin.password".into(), "admin.username and admin.password go together");
         }
@@ -940,6 +1113,41 @@ impl ClientBind {
         if !(1..=600).contains(&self.bind_timeout) {
             bad("bind_timeout", "must be 1..=600 s");
         }
+        if !(1..=3600).contains(&self.connect_timeout) {
+            bad("connect_timeout", "must be 1..=3600 s");
+        }
+        if self.reconnect_max_interval < self.reconnect_interval || self.reconnect_max_interval > 86_400 {
+            bad("reconnect_max_interval", "must be at least reconnect_interval and at most 86400 s");
+        }
+        check_session_timers(&mut bad, &SessionTimers {
+            response_timeout: self.response_timeout,
+            enquire_link_timeout: self.enquire_link_timeout,
+            drain_timeout: self.drain_timeout,
+            unbind_timeout: self.unbind_timeout,
+            resend_attempts: self.resend_attempts,
+            throttle_resends: self.throttle_resends,
+        });
+        if self.tls {
+            if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+                bad("tls_key_file", "tls_cert_file and tls_key_file go together");
+            }
+            for (key, f) in [("tls_ca_file", &self.tls_ca_file), ("tls_cert_file", &self.tls_cert_file), ("tls_key_file", &self.tls_key_file)] {
+                if let Some(f) = f {
+                    check_file(&mut bad, key, f);
+                }
+            }
+            if self.tls_server_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                bad("tls_server_name", "must not be empty");
+            } else if files_exist(&[self.tls_ca_file.as_ref(), self.tls_cert_file.as_ref(), self.tls_key_file.as_ref()]) {
+                let files = smpp_session::ClientTlsFiles { ca_file: self.tls_ca_file.clone(), cert_file: self.tls_cert_file.clone(), key_file: self.tls_key_file.clone() };
+                if let Err(e) = smpp_session::ClientTls::new(&files, self.tls_server_name.as_deref().unwrap_or(&self.host)) {
+                    bad("tls", &e.to_string());
+                }
+            }
+        } else if self.tls_ca_file.is_some() || self.tls_cert_file.is_some() || self.tls_key_file.is_some() || self.tls_server_name.is_some() {
+            // Credentials would go out in clear text while the operator believes them protected.
+            bad("tls", "tls_* keys are set but tls = false: set tls = true or remove them");
+        }
         p
     }
 }
@@ -981,6 +1189,14 @@ impl ServerBind {
         if self.inactivity_timeout > 86_400 {
             bad("inactivity_timeout", "must be 0..=86400 s");
         }
+        check_session_timers(&mut bad, &SessionTimers {
+            response_timeout: self.response_timeout,
+            enquire_link_timeout: self.enquire_link_timeout,
+            drain_timeout: self.drain_timeout,
+            unbind_timeout: self.unbind_timeout,
+            resend_attempts: self.resend_attempts,
+            throttle_resends: self.throttle_resends,
+        });
         p
     }
 }
@@ -1204,6 +1420,47 @@ fn closest(word: &str, candidates: &[String]) -> Option<String> {
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.clone())
+}
+
+/// The timers and counts both kinds of peer share, for validation.
+struct SessionTimers {
+    response_timeout: u64,
+    enquire_link_timeout: u64,
+    drain_timeout: u64,
+    unbind_timeout: u64,
+    resend_attempts: u32,
+    throttle_resends: u32,
+}
+
+fn check_session_timers(bad: &mut impl FnMut(&str, &str), t: &SessionTimers) {
+    for (key, v) in [("response_timeout", t.response_timeout), ("enquire_link_timeout", t.enquire_link_timeout)] {
+        if !(1..=3600).contains(&v) {
+            bad(key, "must be 1..=3600 s");
+        }
+    }
+    for (key, v) in [("drain_timeout", t.drain_timeout), ("unbind_timeout", t.unbind_timeout)] {
+        if !(1..=300).contains(&v) {
+            bad(key, "must be 1..=300 s");
+        }
+    }
+    if t.resend_attempts > 10 {
+        bad("resend_attempts", "must be 0..=10");
+    }
+    if t.throttle_resends > 100 {
+        bad("throttle_resends", "must be 0..=100");
+    }
+}
+
+fn files_exist(files: &[Option<&PathBuf>]) -> bool {
+    files.iter().flatten().all(|f| f.is_file())
+}
+
+fn check_file(bad: &mut impl FnMut(&str, &str), key: &str, path: &Path) {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => bad(key, "is not a file"),
+        Err(_) => bad(key, "no such file (or not readable)"),
+    }
 }
 
 /// Parse a whitelist entry: an IP (as /32 or /128) or a CIDR.
@@ -1498,5 +1755,100 @@ queue_check_frequency = 50
         assert!(ip_allowed(&wl, "2001:db8::1".parse().unwrap()));
         assert!(ip_allowed(&wl, "::ffff:192.168.1.5".parse().unwrap()));
         assert!(ip_allowed(&[], "8.8.8.8".parse().unwrap()));
+        // A single IPv6 address is a /128; IPv6 never matches an IPv4 network and back.
+        let v6: Vec<String> = ["::1", "fd00:1::/64"].iter().map(|s| s.to_string()).collect();
+        assert!(ip_allowed(&v6, "::1".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "::2".parse().unwrap()));
+        assert!(ip_allowed(&v6, "fd00:1::abcd".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "fd00:2::1".parse().unwrap()));
+        assert!(!ip_allowed(&v6, "127.0.0.1".parse().unwrap()));
+        assert!(!ip_allowed(&["0.0.0.0/0".to_string()], "2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn session_keys_have_the_documented_defaults() {
+        let d = tmpdir("session-defaults");
+        let c = Config::load_with_env(&write(&d, MINIMAL), &|_| None).unwrap();
+        assert_eq!(c.listen.tls, None);
+        assert_eq!(c.listen.bind_timeout, 10);
+        let b = &c.binds[0];
+        assert_eq!((b.window_size, b.response_timeout, b.enquire_link_timeout, b.max_consecutive_timeouts), (100, 30, 30, 3));
+        assert_eq!((b.reconnect_interval, b.reconnect_max_interval, b.connect_timeout, b.bind_timeout), (30, 300, 10, 10));
+        assert_eq!((b.drain_timeout, b.unbind_timeout, b.inactivity_timeout, b.throttle_resends, b.resend_attempts), (5, 5, 0, 5, 2));
+        assert_eq!(b.response_timeout_action, TimeoutAction::Retry);
+        assert!(!b.tls && b.tls_ca_file.is_none() && b.tls_server_name.is_none());
+        let s = &c.server_binds[0];
+        assert_eq!((s.window_size, s.response_timeout, s.enquire_link_timeout, s.max_sessions, s.inactivity_timeout), (100, 30, 30, 10, 0));
+        assert_eq!((s.tps_exceeded, s.response_timeout_action), (TpsExceeded::Throttle, TimeoutAction::Retry));
+    }
+
+    #[test]
+    fn session_and_tls_keys_are_validated_by_name() {
+        let d = tmpdir("session-bad");
+        let not_pem = d.join("not-a-cert.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let text = format!(
+            r#"
+[listen]
+port = 2775
+[listen.tls]
+port = 2775
+cert_file = "{nope}"
+key_file = "{not_pem}"
+
+[[binds]]
+name = "a"
+host = "h"
+system_id = "s"
+password = "p"
+tls_ca_file = "/etc/ssl/ca.pem"
+enquire_link_timeout = 0
+reconnect_interval = 60
+reconnect_max_interval = 30
+
+[[binds]]
+name = "b"
+host = "h"
+system_id = "s"
+password = "p"
+tls = true
+tls_ca_file = "{nope}"
+tls_cert_file = "{not_pem}"
+interface_version = 0x40
+
+[[server_binds]]
+name = "p"
+system_id = "p"
+password = "x"
+drain_timeout = 0
+tps_exceeded = "delay"
+"#,
+            nope = d.join("missing.pem").display(),
+            not_pem = not_pem.display()
+        );
+        let err = Config::load_with_env(&write(&d, &text), &|_| None).unwrap_err();
+        let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+        for want in [
+            "listen.tls.port",
+            "listen.tls.cert_file",
+            "binds[0].tls",
+            "binds[0].enquire_link_timeout",
+            "binds[0].reconnect_max_interval",
+            "binds[1].tls_ca_file",
+            "binds[1].tls_key_file",
+            "binds[1].interface_version",
+            "server_binds[0].drain_timeout",
+        ] {
+            assert!(keys.contains(&want), "{want} missing from {keys:?}");
+        }
+        assert!(!keys.iter().any(|k| k.contains("tps_exceeded")), "delay is a valid tps_exceeded");
+        // An unknown value names its key.
+        let err = Config::load_with_env(&write(&d, &format!("{MINIMAL}response_timeout_action = \"maybe\"\n")), &|_| None).unwrap_err();
+        assert!(err.to_string().contains("response_timeout_action") || err.to_string().contains("maybe"), "{err}");
+        // A PEM file that exists but holds no certificate is caught before start.
+        let text = format!("[listen.tls]\nport = 3550\ncert_file = \"{p}\"\nkey_file = \"{p}\"\n", p = not_pem.display());
+        let err = Config::load_with_env(&write(&d, &text), &|_| None).unwrap_err();
+        assert!(err.problems.iter().any(|p| p.key == "listen.tls" && p.reason.contains("not-a-cert.pem")), "{err}");
     }
 }
+

@@ -10,22 +10,42 @@ use futures::future::BoxFuture;
 use smpp_codec::pdu::{Bind, Frame, Pdu};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::types::BindKind;
-use smpp_session::{BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHandler, SessionInfo};
+use smpp_session::{BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHandler, SessionInfo, TpsLimiter};
 
 use crate::app::Gateway;
-use crate::config::{ip_allowed, secs_opt, source_allowed, BindType, ServerBind};
+use crate::config::{ip_allowed, secs_opt, source_allowed, BindType, ServerBind, TpsExceeded};
 use crate::convert::{self, Origin};
 use crate::telemetry::{self, BindLabels};
 
 /// Session timers of a server bind.
 pub fn server_session_config(b: &ServerBind, bind_timeout_s: u64) -> SessionConfig {
+    let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
     SessionConfig {
         enquire_link_interval: secs_opt(b.enquire_link_interval),
-        response_timeout: std::time::Duration::from_secs(b.response_timeout.max(1)),
+        enquire_link_timeout: secs(b.enquire_link_timeout),
+        response_timeout: secs(b.response_timeout),
         window_size: b.window_size,
-        bind_timeout: std::time::Duration::from_secs(bind_timeout_s.max(1)),
+        bind_timeout: secs(bind_timeout_s),
         inactivity_timeout: secs_opt(b.inactivity_timeout),
-        max_consecutive_timeouts: 3,
+        max_consecutive_timeouts: b.max_consecutive_timeouts,
+        unbind_timeout: secs(b.unbind_timeout),
+        drain_timeout: secs(b.drain_timeout),
+        throttle_resends: b.throttle_resends,
+    }
+}
+
+/// One per-peer window per partner, shared by all of the partner's sessions.
+#[derive(Default)]
+pub struct PeerWindows(std::sync::Mutex<std::collections::HashMap<String, TpsLimiter>>);
+
+impl PeerWindows {
+    /// `peer`'s window, its limit set to `tps_limit` (read live, so an edit applies to the next
+    /// message).
+    pub fn get(&self, peer: &str, tps_limit: u32) -> TpsLimiter {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let w = map.entry(peer.to_string()).or_insert_with(|| TpsLimiter::new(tps_limit)).clone();
+        w.set_limit(tps_limit);
+        w
     }
 }
 
@@ -34,22 +54,46 @@ pub struct ServerSide {
     /// The gateway.
     pub gw: Arc<Gateway>,
     /// Each partner's `submit_sm` rate, over all its sessions (the seed's per-second window).
-    pub submit_rate: std::sync::Mutex<std::collections::HashMap<String, smpp_session::TpsWindow>>,
+    pub submit_rate: PeerWindows,
+    /// Each partner's `deliver_sm` rate, over all its sessions.
+    pub deliver_rate: PeerWindows,
+}
+
+/// How a partner's `submit_sm` fits its `tps_limit`.
+#[derive(Debug, PartialEq, Eq)]
+enum Rate {
+    Within,
+    Over,
+    WaitUntil(std::time::Instant),
+}
+
+/// Place one `submit_sm` of `peer` at `now` in its per-second window: within it, over it
+/// (`throttle`), or in the first later second with room (`delay`).
+fn place(windows: &PeerWindows, peer: &str, tps_limit: u32, mode: TpsExceeded, now: std::time::Instant) -> Rate {
+    if tps_limit == 0 {
+        return Rate::Within;
+    }
+    let w = windows.get(peer, tps_limit);
+    match mode {
+        TpsExceeded::Throttle => match w.try_acquire(now) {
+            Ok(()) => Rate::Within,
+            Err(_) => Rate::Over,
+        },
+        TpsExceeded::Delay => match w.reserve(now) {
+            at if at <= now => Rate::Within,
+            at => Rate::WaitUntil(at),
+        },
+    }
 }
 
 impl ServerSide {
     /// A handler for `gw`'s partners.
     pub fn new(gw: Arc<Gateway>) -> Self {
-        ServerSide { gw, submit_rate: Default::default() }
+        ServerSide { gw, submit_rate: PeerWindows::default(), deliver_rate: PeerWindows::default() }
     }
 
-    /// Take one slot of `peer`'s per-second window (`tps_limit` read live, so an edit applies
-    /// to the next PDU); false when the partner is over its limit.
-    fn within_rate(&self, peer: &str, tps_limit: u32) -> bool {
-        let mut map = self.submit_rate.lock().unwrap_or_else(|p| p.into_inner());
-        let w = map.entry(peer.to_string()).or_insert_with(|| smpp_session::TpsWindow::new(tps_limit));
-        w.set_limit(tps_limit);
-        w.try_acquire(tokio::time::Instant::now().into_std()).is_ok()
+    fn rate(&self, peer: &str, tps_limit: u32, mode: TpsExceeded) -> Rate {
+        place(&self.submit_rate, peer, tps_limit, mode, tokio::time::Instant::now().into_std())
     }
 }
 
@@ -83,30 +127,43 @@ impl SessionHandler for ServerSide {
         if !peer.allowed_bind_types.contains(&BindType::from_kind(kind)) {
             return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "bind type not in allowed_bind_types");
         }
-        if self.gw.registry.count(&peer.name) >= peer.max_sessions {
-            return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "max_sessions reached");
-        }
-        tracing::info!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner bound");
-        Ok(BindGrant { peer_name: peer.name.clone(), config: server_session_config(peer, cfg.listen.bind_timeout), tps_limit: peer.tps_limit })
+        // max_sessions is checked, atomically with the registration, by the session layer.
+        tracing::info!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner bind accepted");
+        Ok(BindGrant {
+            peer_name: peer.name.clone(),
+            config: server_session_config(peer, cfg.listen.bind_timeout),
+            tps: self.deliver_rate.get(&peer.name, peer.tps_limit),
+            max_sessions: peer.max_sessions,
+        })
     }
 
     fn on_message(&self, session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
         let gw = self.gw.clone();
         let cfg = gw.config();
-        let (whitelist, tps_limit) = cfg
+        let (whitelist, tps_limit, mode) = cfg
             .server_binds
             .iter()
             .find(|b| b.name == session.peer_name)
-            .map(|b| (b.source_address_whitelist.clone(), b.tps_limit))
+            .map(|b| (b.source_address_whitelist.clone(), b.tps_limit, b.tps_exceeded))
             .unwrap_or_default();
-        let within_rate = tps_limit == 0 || self.within_rate(&session.peer_name, tps_limit);
+        // Placed now, in arrival order, before any waiting.
+        let rate = self.rate(&session.peer_name, tps_limit, mode);
         Box::pin(async move {
             let labels = Self::labels(&session.peer_name, &session.system_id);
             labels.inc(telemetry::MESSAGES_RECEIVED);
-            if !within_rate {
-                labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "throttled");
-                tracing::debug!(peer = %session.peer_name, tps_limit, "submit over tps_limit answered ESME_RTHROTTLED");
-                return InboundReply::error(CommandStatus::ESME_RTHROTTLED);
+            match rate {
+                Rate::Within => {}
+                Rate::Over => {
+                    labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "throttled");
+                    tracing::debug!(peer = %session.peer_name, tps_limit, "submit over tps_limit answered ESME_RTHROTTLED");
+                    return InboundReply::error(CommandStatus::ESME_RTHROTTLED);
+                }
+                Rate::WaitUntil(at) => {
+                    // tps_exceeded = "delay": the answer waits for its second; the session's
+                    // window then stops reading, which slows the partner down.
+                    labels.inc_with(telemetry::INBOUND_DELAYED, "reason", "tps_limit");
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                }
             }
             let source = match &frame.pdu {
                 Pdu::SubmitSm(sm) => sm.source_addr.to_str_lossy().into_owned(),
@@ -161,6 +218,12 @@ impl SessionHandler for ServerSide {
             }
             LinkEvent::EnquireLinkSent => labels.inc(telemetry::ENQUIRE_LINK_SENT),
             LinkEvent::EnquireLinkAnswered => labels.inc(telemetry::ENQUIRE_LINK_RECEIVED),
+            // Authentication refusals are counted in `authenticate`; this one is max_sessions.
+            LinkEvent::BindFailed(_) => labels.inc(telemetry::BIND_FAILURES),
+            LinkEvent::Throttled(_) => labels.inc(telemetry::THROTTLED),
+            LinkEvent::Refused { command_id, status } => {
+                tracing::info!(peer = %session.peer_name, remote = %session.remote, command = smpp_codec::command::command_name(*command_id).unwrap_or("unknown"), %status, "request refused");
+            }
             _ => {}
         }
     }
@@ -224,7 +287,46 @@ impl SessionHandler for ClientSide {
             LinkEvent::EnquireLinkSent => l.inc(telemetry::ENQUIRE_LINK_SENT),
             LinkEvent::EnquireLinkAnswered => l.inc(telemetry::ENQUIRE_LINK_RECEIVED),
             LinkEvent::ConnectFailed(_) => l.set(telemetry::CONNECTION_STATUS, 0.0),
+            LinkEvent::Throttled(_) => l.inc(telemetry::THROTTLED),
+            LinkEvent::Refused { command_id, status } => {
+                tracing::info!(bind = %self.name, command = smpp_codec::command::command_name(*command_id).unwrap_or("unknown"), %status, "request from the SMSC refused");
+            }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn over_tps_is_throttled_or_delayed_as_configured_per_partner() {
+        let w = PeerWindows::default();
+        let t0 = Instant::now();
+        let throttle: Vec<Rate> = (0..4).map(|_| place(&w, "a", 3, TpsExceeded::Throttle, t0)).collect();
+        assert_eq!(throttle, vec![Rate::Within, Rate::Within, Rate::Within, Rate::Over]);
+        // Another partner has its own window.
+        assert_eq!(place(&w, "b", 1, TpsExceeded::Throttle, t0), Rate::Within);
+        assert_eq!(place(&w, "b", 1, TpsExceeded::Throttle, t0), Rate::Over);
+        // Delay: the excess is placed in the next seconds, in order.
+        let delayed: Vec<Rate> = (0..5).map(|_| place(&w, "c", 2, TpsExceeded::Delay, t0)).collect();
+        let s = Duration::from_secs(1);
+        assert_eq!(delayed, vec![Rate::Within, Rate::Within, Rate::WaitUntil(t0 + s), Rate::WaitUntil(t0 + s), Rate::WaitUntil(t0 + 2 * s)]);
+        // A new limit applies to the next PDU; 0 is no limit.
+        assert_eq!(place(&w, "a", 4, TpsExceeded::Throttle, t0), Rate::Within);
+        assert_eq!(place(&w, "a", 0, TpsExceeded::Throttle, t0), Rate::Within);
+        assert_eq!(place(&w, "a", 4, TpsExceeded::Throttle, t0 + s), Rate::Within);
+    }
+
+    #[test]
+    fn every_session_of_a_partner_draws_from_one_deliver_window() {
+        let w = PeerWindows::default();
+        let a = w.get("p", 10);
+        let b = w.get("p", 20);
+        assert!(a.same_as(&b));
+        assert_eq!(a.limit(), 20, "the latest tps_limit applies");
+        assert!(!a.same_as(&w.get("q", 10)));
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use smpp_session::{spawn_client, ClientHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{client_config, poll_interval, queue_worker, Gateway, Target, STAGGER};
+use crate::app::{client_config, poll_interval, queue_worker, Gateway, SendPolicy, Target, STAGGER};
 use crate::config::{ClientBind, Config, ServerBind};
 use crate::peers::{server_session_config, ClientSide};
 use crate::telemetry::{self, BindLabels};
@@ -143,6 +143,8 @@ pub fn client_change(old: &ClientBind, new: &ClientBind) -> ClientChange {
         (
             (&b.host, b.port, &b.system_id, &b.password, &b.system_type, b.addr_ton, b.addr_npi, &b.address_range),
             (b.interface_version, b.bind_type, b.bind_timeout, b.reconnect_interval, b.enabled),
+            (b.reconnect_max_interval, b.connect_timeout, b.throttle_resends, b.max_consecutive_timeouts, b.drain_timeout, b.unbind_timeout),
+            (b.tls, &b.tls_ca_file, &b.tls_server_name, &b.tls_cert_file, &b.tls_key_file),
         )
     }
     if bind_params(old) != bind_params(new) {
@@ -152,6 +154,11 @@ pub fn client_change(old: &ClientBind, new: &ClientBind) -> ClientChange {
     } else {
         ClientChange::None
     }
+}
+
+/// How the queue worker of client bind `b` treats a failed `submit_sm` (its keys).
+fn send_policy_client(b: &ClientBind) -> SendPolicy {
+    SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) }
 }
 
 /// What an edit of a server peer asks of its live sessions.
@@ -214,12 +221,17 @@ impl Gateway {
                     let b = wanted[name.as_str()];
                     let Some(r) = rt.clients.get_mut(&name) else { continue };
                     tracing::info!(bind = %name, "client bind: new TPS/timers/window applied to the live session");
-                    r.handle.update_session(client_config(b, Duration::ZERO, new.max_pdu_len).session, b.tps_limit);
+                    match client_config(b, Duration::ZERO, new.max_pdu_len) {
+                        Ok(c) => r.handle.update_session(c.session, b.tps_limit),
+                        // Only the session's timers, TPS and window are used here; TLS files
+                        // changed since validation would make this fail.
+                        Err(e) => tracing::error!(bind = %name, "new session settings not applied: TLS: {e}"),
+                    }
                     r.worker_stop.cancel();
                     r.worker_stop = r.stop.child_token();
                     let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
                     let poll = poll_interval(&new, b.queue_check_frequency);
-                    self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(r.handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, r.worker_stop.clone()));
+                    self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(r.handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, send_policy_client(b), r.worker_stop.clone()));
                     r.config = b.clone();
                 }
                 ClientChange::Reconnect => {
@@ -228,8 +240,10 @@ impl Gateway {
                     tracing::info!(bind = %name, "client bind stopping: {why}");
                     r.stop.cancel();
                     r.handle.stop();
-                    if tokio::time::timeout(Duration::from_secs(10), r.handle.wait_stopped()).await.is_err() {
-                        tracing::warn!(bind = %name, "client bind did not unbind within 10 s");
+                    // In-flight answers (drain_timeout), then unbind_resp (unbind_timeout).
+                    let bound = Duration::from_secs(r.config.drain_timeout + r.config.unbind_timeout + 2);
+                    if tokio::time::timeout(bound, r.handle.wait_stopped()).await.is_err() {
+                        tracing::warn!(bind = %name, "client bind did not unbind within {}s", bound.as_secs());
                     }
                     BindLabels::client(&r.config.name, &r.config.host, r.config.port, r.config.bind_type.as_str(), &r.config.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
                 }
@@ -245,11 +259,19 @@ impl Gateway {
             let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
             labels.set(telemetry::CONNECTION_STATUS, 0.0);
             let handler = Arc::new(ClientSide { gw: self.clone(), name: b.name.clone(), labels: labels.clone() });
+            let cfg = match client_config(b, delay, new.max_pdu_len) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Validation reads the same files; this is a file changed since.
+                    tracing::error!(bind = %b.name, "not started: TLS: {e}");
+                    continue;
+                }
+            };
             let stop = self.shutdown.child_token();
             let worker_stop = stop.child_token();
-            let handle = Arc::new(spawn_client(client_config(b, delay, new.max_pdu_len), handler, &stop));
+            let handle = Arc::new(spawn_client(cfg, handler, &stop));
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, worker_stop.clone()));
+            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, send_policy_client(b), worker_stop.clone()));
             rt.clients.insert(b.name.clone(), ClientRuntime { handle, config: b.clone(), stop, worker_stop });
         }
 
@@ -282,7 +304,12 @@ impl Gateway {
                         }
                         ServerChange::None => {}
                     }
-                    if b.window_size != r.config.window_size || b.queue_check_frequency != r.config.queue_check_frequency {
+                    if b.window_size != r.config.window_size
+                        || b.queue_check_frequency != r.config.queue_check_frequency
+                        || b.response_timeout_action != r.config.response_timeout_action
+                        || b.resend_attempts != r.config.resend_attempts
+                        || b.response_timeout != r.config.response_timeout
+                    {
                         r.stop.cancel();
                         rt.servers.remove(&name);
                     } else if let Some(r) = rt.servers.get_mut(&name) {
@@ -301,7 +328,8 @@ impl Gateway {
             }
             let stop = self.shutdown.child_token();
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, stop.clone()));
+            let policy = SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) };
+            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, policy, stop.clone()));
             rt.servers.insert(b.name.clone(), ServerRuntime { config: b.clone(), stop });
         }
 

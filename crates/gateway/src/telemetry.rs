@@ -58,6 +58,10 @@ pub const THROTTLED: &str = "smppgw_throttled_total";
 /// `system_id` and `reason` (`throttled`: over its `tps_limit`; `source_address`: not in
 /// its whitelist; `core_unavailable`; `core_refused`).
 pub const INBOUND_REFUSED: &str = "smppgw_inbound_refused_total";
+/// Counter (ours): the partner's `submit_sm`/`data_sm` over its `tps_limit` whose answer was
+/// held until its second (`tps_exceeded = "delay"`), labels as [`INBOUND_REFUSED`] with
+/// `reason` `tps_limit`.
+pub const INBOUND_DELAYED: &str = "smppgw_inbound_delayed_total";
 /// Histogram (ours): requests in flight on the bind, this one included, each time one is
 /// sent (window occupancy; the window is `window_size`).
 pub const WINDOW_OCCUPANCY: &str = "smppgw_window_occupancy";
@@ -92,6 +96,7 @@ pub const ALL_METRICS: &[&str] = &[
     RESPONSE_LATENCY,
     THROTTLED,
     INBOUND_REFUSED,
+    INBOUND_DELAYED,
     WINDOW_OCCUPANCY,
     WINDOW_IN_FLIGHT,
     PEER_ENABLED,

@@ -1,15 +1,20 @@
 //! Server binds: the gateway as SMSC, partners' ESMEs bound to it.
 //!
-//! [`serve`] accepts connections up to `max_connections` (one over the limit is closed at once
-//! and logged), runs one session per connection, asks the [`SessionHandler`] to authenticate
-//! each bind, and registers bound sessions in a [`SessionRegistry`] through which the gateway
-//! pushes `deliver_sm` (MO and receipts) to the partner's receiver and transceiver sessions.
+//! [`serve`] accepts connections on one or more [`Endpoint`]s — the plain listener and,
+//! beside it, a TLS one — under one [`ConnectionLimit`] (`max_connections`, counted over
+//! both). A connection over the limit is closed at once and logged (one line per second at
+//! most under a flood, with the count of the others). Each accepted connection runs one
+//! session; a TLS one first completes its handshake within the session-init timer
+//! (`bind_timeout`), which then also bounds the bind. The [`SessionHandler`] authenticates
+//! each bind; accepted sessions are registered in a [`SessionRegistry`] — atomically
+//! against the peer's `max_sessions` — through which the gateway pushes `deliver_sm` (MO and
+//! receipts) to the partner's receiver and transceiver sessions.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use smpp_codec::pdu::{Frame, Pdu};
 use smpp_codec::types::BindKind;
@@ -18,22 +23,101 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{framed, next_session_id, Conn, Control, LinkEvent, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
+use crate::driver::{framed, next_session_id, now, Admit, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
 use crate::machine::{Role, Session, SessionConfig};
-use crate::tps::TpsWindow;
+use crate::tls::TlsAcceptor;
+use crate::tps::TpsLimiter;
 
-/// Listener settings (the seed's `[listen]`).
+/// Listener settings shared by every endpoint (the seed's `[listen]`, less the addresses).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerConfig {
-    /// Most connections at once, bound or not (seed default 100).
-    pub max_connections: usize,
     /// The `system_id` we answer binds with.
     pub our_system_id: String,
     /// Timers of a session before its bind is accepted (`bind_timeout` is the session_init
-    /// timer); after the bind, the [`crate::BindGrant`]'s config applies.
+    /// timer, TLS handshake included); after the bind, the [`crate::BindGrant`]'s config
+    /// applies.
     pub session: SessionConfig,
     /// Largest PDU accepted, octets.
     pub max_pdu_len: usize,
+}
+
+/// One listening socket: plain SMPP, or SMPP over TLS.
+pub struct Endpoint {
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// The TLS acceptor, for an SMPP-over-TLS endpoint.
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl Endpoint {
+    /// A plain SMPP endpoint.
+    pub fn plain(listener: TcpListener) -> Self {
+        Endpoint { listener, tls: None }
+    }
+
+    /// An SMPP-over-TLS endpoint.
+    pub fn tls(listener: TcpListener, acceptor: TlsAcceptor) -> Self {
+        Endpoint { listener, tls: Some(acceptor) }
+    }
+}
+
+/// `max_connections`: the connections open at once over every endpoint, bound or not
+/// (seed default 100). Cheap to clone; clones share the count.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimit {
+    slots: Arc<Semaphore>,
+    max: usize,
+    refused: Arc<AtomicU64>,
+    report: Arc<Mutex<RefusalReport>>,
+}
+
+#[derive(Debug, Default)]
+struct RefusalReport {
+    last_line: Option<Instant>,
+    unreported: u64,
+}
+
+/// At most one "refused" log line per this period; the others are counted in the next line.
+const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(1);
+
+impl ConnectionLimit {
+    /// A limit of `max` connections at once.
+    pub fn new(max: usize) -> Self {
+        ConnectionLimit { slots: Arc::new(Semaphore::new(max)), max, refused: Arc::default(), report: Arc::default() }
+    }
+
+    /// The limit.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.max - self.slots.available_permits()
+    }
+
+    /// Connections refused since start because the limit was reached.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, remote: SocketAddr) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let mut r = self.report.lock().unwrap_or_else(|p| p.into_inner());
+        let t = now();
+        if r.last_line.is_some_and(|l| t.duration_since(l) < REFUSAL_LOG_PERIOD) {
+            r.unreported += 1;
+            return;
+        }
+        let others = std::mem::take(&mut r.unreported);
+        r.last_line = Some(t);
+        drop(r);
+        if others == 0 {
+            tracing::warn!(%remote, max_connections = self.max, "connection refused and closed: max_connections reached");
+        } else {
+            tracing::warn!(%remote, max_connections = self.max, "connection refused and closed: max_connections reached ({others} more refused in the last second)");
+        }
+    }
 }
 
 /// One bound session as the registry shows it.
@@ -79,18 +163,28 @@ impl SessionRegistry {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn insert(&self, entry: Entry) {
-        self.lock().entry(entry.info.peer_name.clone()).or_default().push(entry);
+    /// Register `entry` unless its peer already holds `max_sessions` (0 = no limit); the
+    /// check and the insert happen under one lock, so simultaneous binds cannot exceed it.
+    fn try_insert(&self, entry: Entry, max_sessions: usize) -> bool {
+        let mut map = self.lock();
+        let list = map.entry(entry.info.peer_name.clone()).or_default();
+        if max_sessions > 0 && list.len() >= max_sessions {
+            return false;
+        }
+        list.push(entry);
+        true
     }
 
-    fn remove(&self, peer: &str, id: u64) {
+    fn remove(&self, id: u64) -> Option<String> {
         let mut map = self.lock();
-        if let Some(v) = map.get_mut(peer) {
+        let peer = map.iter().find(|(_, v)| v.iter().any(|e| e.info.id == id)).map(|(k, _)| k.clone())?;
+        if let Some(v) = map.get_mut(&peer) {
             v.retain(|e| e.info.id != id);
             if v.is_empty() {
-                map.remove(peer);
+                map.remove(&peer);
             }
         }
+        Some(peer)
     }
 
     /// Bound sessions of `peer`.
@@ -113,7 +207,7 @@ impl SessionRegistry {
         })
     }
 
-    /// Snapshots of every bound session, grouped by nothing, ordered by peer then id.
+    /// Snapshots of every bound session, ordered by peer then id.
     pub fn snapshot(&self) -> Vec<SessionSnapshot> {
         let map = self.lock();
         let now = tokio::time::Instant::now();
@@ -135,6 +229,13 @@ impl SessionRegistry {
     /// Send `pdu` (a `deliver_sm` or `data_sm`) to one of `peer`'s receiving sessions — the one
     /// with the fewest requests in flight, ties broken round robin — and wait for its response.
     pub async fn deliver(&self, peer: &str, pdu: Pdu) -> Result<Frame, SendFailure> {
+        self.queue_deliver(peer, pdu, None).await?.await
+    }
+
+    /// Queue `pdu` on one of `peer`'s receiving sessions (chosen as [`SessionRegistry::deliver`]
+    /// does) and return its [`Reply`]; requests queued one after the other on a session are sent
+    /// in that order. `deadline` as for [`crate::ClientHandle::queue`].
+    pub async fn queue_deliver(&self, peer: &str, pdu: Pdu, deadline: Option<tokio::time::Instant>) -> Result<Reply, SendFailure> {
         let sends = {
             let map = self.lock();
             let candidates: Vec<&Entry> = map.get(peer).map(|v| v.iter().filter(|e| can_receive(&e.info)).collect()).unwrap_or_default();
@@ -145,7 +246,7 @@ impl SessionRegistry {
             let n = candidates.len();
             let best = (0..n)
                 .map(|i| candidates[(start + i) % n])
-                .min_by_key(|e| e.stats.in_flight.load(Ordering::Relaxed))
+                .min_by_key(|e| e.stats.in_flight.load(Ordering::Relaxed) + (e.sends.max_capacity() - e.sends.capacity()))
                 .map(|e| e.sends.clone());
             match best {
                 Some(s) => s,
@@ -153,8 +254,8 @@ impl SessionRegistry {
             }
         };
         let (reply, rx) = oneshot::channel();
-        sends.send(SendRequest { pdu, reply }).await.map_err(|_| SendFailure::NotBound)?;
-        rx.await.unwrap_or(Err(SendFailure::Closed("session ended".into())))
+        sends.send(SendRequest { pdu, reply, deadline: deadline.map(|d| d.into_std()) }).await.map_err(|_| SendFailure::NotBound)?;
+        Ok(Reply(rx))
     }
 
     /// Close every session of `peer` at once (operator's "drop connection", peer deleted).
@@ -164,7 +265,8 @@ impl SessionRegistry {
         }
     }
 
-    /// Unbind every session of `peer` (peer disabled).
+    /// Unbind every session of `peer` (peer disabled): each stops taking requests, waits
+    /// (bounded) for its in-flight responses, unbinds and closes.
     pub fn unbind_peer(&self, peer: &str) {
         for e in self.lock().get(peer).into_iter().flatten() {
             let _ = e.control.send(Control::Unbind);
@@ -183,15 +285,38 @@ fn can_receive(info: &SessionInfo) -> bool {
     matches!(info.kind, Some(BindKind::Receiver | BindKind::Transceiver))
 }
 
-/// Accept partners on `listener` until `shutdown` is cancelled; then every session unbinds and
-/// this returns when they have all ended.
-pub async fn serve(listener: TcpListener, config: ListenerConfig, handler: Arc<dyn SessionHandler>, registry: SessionRegistry, shutdown: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
+/// Accept partners on every endpoint until `shutdown` is cancelled; then every session
+/// unbinds and this returns when they have all ended.
+pub async fn serve(
+    endpoints: Vec<Endpoint>,
+    limit: ConnectionLimit,
+    config: ListenerConfig,
+    handler: Arc<dyn SessionHandler>,
+    registry: SessionRegistry,
+    shutdown: CancellationToken,
+) {
     let tracker = tokio_util::task::TaskTracker::new();
+    for ep in endpoints {
+        let (limit, config, handler, registry, shutdown, sessions) = (limit.clone(), config.clone(), handler.clone(), registry.clone(), shutdown.clone(), tracker.clone());
+        tracker.spawn(accept_loop(ep, limit, config, handler, registry, shutdown, sessions));
+    }
+    tracker.close();
+    tracker.wait().await;
+}
+
+async fn accept_loop(
+    ep: Endpoint,
+    limit: ConnectionLimit,
+    config: ListenerConfig,
+    handler: Arc<dyn SessionHandler>,
+    registry: SessionRegistry,
+    shutdown: CancellationToken,
+    sessions: tokio_util::task::TaskTracker,
+) {
     loop {
         let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+            a = ep.listener.accept() => a,
         };
         let (stream, remote) = match accepted {
             Ok(a) => a,
@@ -202,29 +327,37 @@ pub async fn serve(listener: TcpListener, config: ListenerConfig, handler: Arc<d
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%remote, max_connections = config.max_connections, "connection refused: max_connections reached");
+        let Ok(permit) = limit.slots.clone().try_acquire_owned() else {
+            limit.refuse(remote);
             drop(stream);
             continue;
         };
+        let accepted_at = now();
         let _ = stream.set_nodelay(true);
-        let cfg = config.clone();
-        let handler = handler.clone();
-        let registry = registry.clone();
-        let shutdown = shutdown.clone();
-        tracker.spawn(async move {
-            run_server_session(stream, remote, cfg, handler, registry, shutdown).await;
-            drop(permit);
+        let (cfg, handler, registry, shutdown, tls) = (config.clone(), handler.clone(), registry.clone(), shutdown.clone(), ep.tls.clone());
+        sessions.spawn(async move {
+            let _permit = permit;
+            match tls {
+                None => run_session(stream, remote, false, accepted_at, cfg, handler, registry, shutdown).await,
+                Some(acceptor) => {
+                    let limit = cfg.session.bind_timeout;
+                    let handshake = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        h = tokio::time::timeout(limit, acceptor.accept(stream)) => h,
+                    };
+                    match handshake {
+                        Ok(Ok(tls_stream)) => run_session(tls_stream, remote, true, accepted_at, cfg, handler, registry, shutdown).await,
+                        Ok(Err(e)) => tracing::warn!(%remote, error = %e, "TLS handshake failed; connection closed"),
+                        Err(_) => tracing::warn!(%remote, "TLS handshake not completed within the session-init timer ({}s); connection closed", limit.as_secs()),
+                    }
+                }
+            }
         });
     }
-    // Stop accepting at once: new connections are refused while the live sessions unbind.
-    drop(listener);
-    tracker.close();
-    tracker.wait().await;
 }
 
 /// Run one server session on any byte stream (a TCP or TLS stream, or an in-memory duplex in
-/// tests) until it ends.
+/// tests) until it ends; its session-init timer starts now.
 pub async fn run_server_session<IO: AsyncRead + AsyncWrite + Unpin>(
     io: IO,
     remote: SocketAddr,
@@ -233,39 +366,49 @@ pub async fn run_server_session<IO: AsyncRead + AsyncWrite + Unpin>(
     registry: SessionRegistry,
     shutdown: CancellationToken,
 ) {
-    let info = SessionInfo { id: next_session_id(), peer_name: String::new(), role: Role::Smsc, kind: None, system_id: String::new(), remote };
+    run_session(io, remote, false, now(), config, handler, registry, shutdown).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_session<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: IO,
+    remote: SocketAddr,
+    tls: bool,
+    accepted_at: Instant,
+    config: ListenerConfig,
+    handler: Arc<dyn SessionHandler>,
+    registry: SessionRegistry,
+    shutdown: CancellationToken,
+) {
+    let info = SessionInfo { id: next_session_id(), peer_name: String::new(), role: Role::Smsc, kind: None, system_id: String::new(), remote, tls };
     let window = config.session.window_size.max(1);
     let (sends_tx, mut sends_rx) = mpsc::channel(window);
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let stats = Arc::new(SessionStats::default());
     let reg = registry.clone();
     let reg_stats = stats.clone();
-    let on_bound = Box::new(move |info: &SessionInfo| {
-        reg.insert(Entry { info: info.clone(), sends: sends_tx, control: control_tx, stats: reg_stats, since: tokio::time::Instant::now() });
+    let admit: Admit = Box::new(move |info: &SessionInfo, grant| {
+        let entry = Entry { info: info.clone(), sends: sends_tx, control: control_tx, stats: reg_stats, since: tokio::time::Instant::now() };
+        reg.try_insert(entry, grant.max_sessions)
     });
-    let now = tokio::time::Instant::now().into_std();
     let conn = Conn {
         framed: framed(io, config.max_pdu_len),
-        session: Session::new(Role::Smsc, config.session.clone(), now),
+        session: Session::new(Role::Smsc, config.session.clone(), accepted_at),
         info: Arc::new(info.clone()),
         handler: handler.clone(),
-        tps: TpsWindow::new(0),
+        tps: TpsLimiter::new(0),
         stats,
         our_system_id: config.our_system_id.clone(),
-        on_bound: Some(on_bound),
+        on_bound: None,
+        admit: Some(admit),
     };
-    tracing::debug!(%remote, session = info.id, "connection accepted");
-    let reason = conn.run(&mut sends_rx, &mut control_rx, &shutdown).await;
-    // The registry entry (if bound) is keyed by the peer name the bind got.
-    let peer = {
-        let map = registry.lock();
-        map.iter().find(|(_, v)| v.iter().any(|e| e.info.id == info.id)).map(|(k, _)| k.clone())
-    };
-    let mut final_info = info.clone();
-    if let Some(p) = peer {
-        registry.remove(&p, info.id);
-        final_info.peer_name = p;
+    tracing::debug!(%remote, session = info.id, tls, "connection accepted");
+    let (reason, last) = conn.run(&mut sends_rx, &mut control_rx, &shutdown).await;
+    registry.remove(info.id);
+    if last.peer_name.is_empty() {
+        tracing::info!(%remote, system_id = %last.system_id, "unbound connection closed: {reason}");
+    } else {
+        tracing::info!(%remote, peer = %last.peer_name, system_id = %last.system_id, "server session closed: {reason}");
     }
-    tracing::info!(%remote, peer = %final_info.peer_name, "server session closed: {reason}");
-    handler.on_event(&final_info, &LinkEvent::Closed(reason));
+    handler.on_event(&last, &LinkEvent::Closed(reason));
 }

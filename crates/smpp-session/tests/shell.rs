@@ -1,96 +1,21 @@
 //! The tokio shell of the session layer against scripted peers: in-memory duplex streams with
-//! tokio's paused clock for timers, and loopback TCP for the client bind's connect/reconnect.
+//! tokio's paused clock for timers, and loopback TCP for the real connector.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
 use smpp_codec::codec::SmppCodec;
-use smpp_codec::pdu::{Bind, BindResp, Frame, Pdu, SubmitSm, SubmitSmResp};
+use smpp_codec::pdu::{BindResp, Frame, Pdu, SubmitSm, SubmitSmResp};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::types::BindKind;
-use smpp_session::{
-    run_server_session, spawn_client, BindGrant, ClientConfig, InboundReply, LinkEvent, LinkState, ListenerConfig, SendFailure, SessionConfig, SessionHandler,
-    SessionInfo, SessionRegistry,
-};
-use tokio::io::DuplexStream;
+use smpp_session::{spawn_client, ClientConfig, LinkEvent, LinkState, SendFailure, SessionRegistry};
+use support::*;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Default)]
-struct TestHandler {
-    messages: AtomicUsize,
-    events: Mutex<Vec<LinkEvent>>,
-    /// Answer every message after this long (paused clock).
-    delay: Option<Duration>,
-}
-
-impl SessionHandler for TestHandler {
-    fn authenticate(&self, _remote: SocketAddr, kind: BindKind, bind: &Bind) -> Result<BindGrant, CommandStatus> {
-        if bind.system_id.as_bytes() != b"partner" {
-            return Err(CommandStatus::ESME_RINVSYSID);
-        }
-        if bind.password.as_bytes() != b"pw" {
-            return Err(CommandStatus::ESME_RINVPASWD);
-        }
-        if kind == BindKind::Receiver {
-            return Err(CommandStatus::ESME_RBINDFAIL);
-        }
-        Ok(BindGrant { peer_name: "p1".into(), config: SessionConfig { window_size: 2, ..SessionConfig::default() }, tps_limit: 0 })
-    }
-
-    fn on_message(&self, _session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
-        let n = self.messages.fetch_add(1, Ordering::SeqCst);
-        let delay = self.delay;
-        Box::pin(async move {
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            match frame.pdu {
-                Pdu::DeliverSm(_) => InboundReply::error(CommandStatus::ESME_RX_T_APPN),
-                _ => InboundReply::ok(format!("MSG{n}")),
-            }
-        })
-    }
-
-    fn on_event(&self, _session: &SessionInfo, event: &LinkEvent) {
-        self.events.lock().unwrap().push(event.clone());
-    }
-}
-
-fn bind(system_id: &str, password: &str) -> Bind {
-    Bind {
-        system_id: system_id.into(),
-        password: password.into(),
-        system_type: "".into(),
-        interface_version: 0x34,
-        addr_ton: 0,
-        addr_npi: 0,
-        address_range: "".into(),
-    }
-}
-
-fn listener_config() -> ListenerConfig {
-    ListenerConfig { max_connections: 10, our_system_id: "smppgw".into(), session: SessionConfig::default(), max_pdu_len: 4096 }
-}
-
-/// A server session on one end of a duplex stream; the test drives the other end.
-fn server(handler: Arc<TestHandler>, registry: SessionRegistry) -> (Framed<DuplexStream, SmppCodec>, tokio::task::JoinHandle<()>, CancellationToken) {
-    let (ours, theirs) = tokio::io::duplex(64 * 1024);
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    let task = tokio::spawn(async move {
-        run_server_session(theirs, "127.0.0.1:40000".parse().unwrap(), listener_config(), handler, registry, s).await;
-    });
-    (Framed::new(ours, SmppCodec::new(4096)), task, stop)
-}
-
-async fn next(peer: &mut Framed<DuplexStream, SmppCodec>) -> Frame {
-    peer.next().await.expect("stream ended").expect("framing").expect("decode")
-}
 
 #[tokio::test(start_paused = true)]
 async fn server_binds_and_answers_submit_with_the_handlers_id() {
@@ -225,26 +150,8 @@ async fn scripted_smsc(listener: tokio::net::TcpListener, bind_status: CommandSt
     f
 }
 
-fn client_config(port: u16) -> ClientConfig {
-    ClientConfig {
-        name: "carrier".into(),
-        host: "127.0.0.1".into(),
-        port,
-        kind: BindKind::Transceiver,
-        system_id: "gw".into(),
-        password: "secret".into(),
-        system_type: "".into(),
-        interface_version: 0x34,
-        addr_ton: 0,
-        addr_npi: 0,
-        address_range: "".into(),
-        session: SessionConfig::default(),
-        tps_limit: 0,
-        reconnect_interval: Duration::from_millis(200),
-        connect_timeout: Duration::from_secs(2),
-        start_delay: Duration::ZERO,
-        max_pdu_len: 4096,
-    }
+fn tcp_client_config(port: u16) -> ClientConfig {
+    ClientConfig { host: "127.0.0.1".into(), port, reconnect_interval: Duration::from_millis(200), connect_timeout: Duration::from_secs(2), ..client_config() }
 }
 
 #[tokio::test]
@@ -253,7 +160,7 @@ async fn client_binds_submits_and_answers_deliver_sm() {
     let port = listener.local_addr().unwrap().port();
     let handler = Arc::new(TestHandler::default());
     let stop = CancellationToken::new();
-    let client = spawn_client(client_config(port), handler.clone(), &stop);
+    let client = spawn_client(tcp_client_config(port), handler.clone(), &stop);
     assert_eq!(client.send(Pdu::SubmitSm(SubmitSm::default())).await, Err(SendFailure::NotBound));
     let mut smsc = scripted_smsc(listener, CommandStatus::ESME_ROK).await;
     let mut st = client.subscribe();
@@ -292,7 +199,7 @@ async fn client_reconnects_after_a_refused_bind_and_after_a_drop() {
     let port = listener.local_addr().unwrap().port();
     let handler = Arc::new(TestHandler::default());
     let stop = CancellationToken::new();
-    let client = spawn_client(client_config(port), handler.clone(), &stop);
+    let client = spawn_client(tcp_client_config(port), handler.clone(), &stop);
     // First attempt refused; the session closes and retries on schedule.
     let refused = scripted_smsc_accept_refuse(&listener).await;
     drop(refused);
@@ -301,7 +208,7 @@ async fn client_reconnects_after_a_refused_bind_and_after_a_drop() {
     tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| s.state == LinkState::Bound)).await.unwrap().unwrap();
     drop(smsc);
     tokio::time::timeout(Duration::from_secs(5), st.wait_for(|s| s.state != LinkState::Bound)).await.unwrap().unwrap();
-    let events = handler.events.lock().unwrap().clone();
+    let events = handler.events();
     assert!(events.iter().any(|e| matches!(e, LinkEvent::BindFailed(why) if why.contains("ESME_RINVPASWD"))), "{events:?}");
     assert!(events.iter().filter(|e| matches!(e, LinkEvent::Connecting)).count() >= 2, "{events:?}");
     stop.cancel();
@@ -316,23 +223,23 @@ async fn scripted_smsc_accept_refuse(listener: &tokio::net::TcpListener) -> Fram
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_throttling_answer_pauses_the_whole_stream() {
+async fn a_throttled_request_is_sent_again_after_the_pause_and_succeeds() {
     let handler = Arc::new(TestHandler::default());
     let registry = SessionRegistry::new();
     let (mut peer, _task, _stop) = server(handler.clone(), registry.clone());
-    peer.send(Frame::new(1, Pdu::BindTransceiver(bind("partner", "pw")))).await.unwrap();
-    let _ = next(&mut peer).await;
+    bind_ok(&mut peer, BindKind::Transceiver).await;
     let reg = registry.clone();
-    let first = tokio::spawn(async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await });
+    let pdu = Pdu::DeliverSm(SubmitSm { short_message: b"mo-1".to_vec().into(), ..SubmitSm::default() });
+    let first = tokio::spawn(async move { reg.deliver("p1", pdu).await });
     let d = next(&mut peer).await;
-    peer.send(Frame::with_status(d.sequence_number, CommandStatus::ESME_RTHROTTLED, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
-    assert_eq!(first.await.unwrap().unwrap().command_status, CommandStatus::ESME_RTHROTTLED);
     let t0 = tokio::time::Instant::now();
-    let reg = registry.clone();
-    let second = tokio::spawn(async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await });
-    let d2 = next(&mut peer).await;
+    peer.send(Frame::with_status(d.sequence_number, CommandStatus::ESME_RTHROTTLED, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
+    // The same message comes again, after the pause, with a new sequence number.
+    let again = next(&mut peer).await;
     assert!(t0.elapsed() >= smpp_session::driver::THROTTLE_PAUSE_MIN, "sent again after {:?}", t0.elapsed());
-    peer.send(Frame::new(d2.sequence_number, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
-    assert!(second.await.unwrap().unwrap().command_status.is_ok());
-    assert!(handler.events.lock().unwrap().iter().any(|e| matches!(e, LinkEvent::Throttled(_))));
+    assert_eq!(again.pdu, d.pdu);
+    assert_ne!(again.sequence_number, d.sequence_number);
+    peer.send(Frame::new(again.sequence_number, Pdu::DeliverSmResp(Default::default()))).await.unwrap();
+    assert!(first.await.unwrap().unwrap().command_status.is_ok(), "the application sees the final answer, not the throttling");
+    assert!(handler.events().iter().any(|e| matches!(e, LinkEvent::Throttled(d) if *d == smpp_session::driver::THROTTLE_PAUSE_MIN)));
 }
