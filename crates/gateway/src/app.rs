@@ -154,7 +154,7 @@ pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) 
         },
         tps_limit: b.tps_limit,
         reconnect_interval: secs(b.reconnect_interval),
-        reconnect_max_interval: secs(b.reconnect_max_interval),
+        reconnect_max_interval: secs(b.reconnect_cap()),
         connect_timeout: secs(b.connect_timeout),
         start_delay,
         max_pdu_len,

@@ -434,9 +434,10 @@ pub struct ClientBind {
     /// the core.
     #[serde(default = "default_throttle_resends")]
     pub throttle_resends: u32,
-    /// Longest wait between attempts while binds keep being refused, s.
-    #[serde(default = "default_reconnect_max")]
-    pub reconnect_max_interval: u64,
+    /// Longest wait between attempts while binds keep being refused, s. Unset: 300 s, or
+    /// `reconnect_interval` when that is longer ([`ClientBind::reconnect_cap`]).
+    #[serde(default)]
+    pub reconnect_max_interval: Option<u64>,
     /// Limit of one connection attempt, TLS handshake included, s.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: u64,
@@ -687,9 +688,8 @@ fn default_resend_attempts() -> u32 {
 fn default_throttle_resends() -> u32 {
     5
 }
-fn default_reconnect_max() -> u64 {
-    300
-}
+/// `reconnect_max_interval` when unset, s (unless `reconnect_interval` is longer).
+pub const DEFAULT_RECONNECT_MAX: u64 = 300;
 fn default_connect_timeout() -> u64 {
     10
 }
@@ -1072,6 +1072,12 @@ impl Config {
 }
 
 impl ClientBind {
+    /// The cap of the doubling wait after refused binds, s: `reconnect_max_interval`, or
+    /// [`DEFAULT_RECONNECT_MAX`] (at least `reconnect_interval`) when unset.
+    pub fn reconnect_cap(&self) -> u64 {
+        self.reconnect_max_interval.unwrap_or(DEFAULT_RECONNECT_MAX.max(self.reconnect_interval))
+    }
+
     /// This bind's own problems, keyed by field (`port`, `tps_limit`…). Cross-peer checks
     /// (duplicate names) are [`Config::validate`]'s.
     pub fn problems(&self) -> Vec<(String, String)> {
@@ -1116,8 +1122,10 @@ impl ClientBind {
         if !(1..=3600).contains(&self.connect_timeout) {
             bad("connect_timeout", "must be 1..=3600 s");
         }
-        if self.reconnect_max_interval < self.reconnect_interval || self.reconnect_max_interval > 86_400 {
-            bad("reconnect_max_interval", "must be at least reconnect_interval and at most 86400 s");
+        if let Some(max) = self.reconnect_max_interval {
+            if max < self.reconnect_interval || max > 86_400 {
+                bad("reconnect_max_interval", "must be at least reconnect_interval and at most 86400 s");
+            }
         }
         check_session_timers(&mut bad, &SessionTimers {
             response_timeout: self.response_timeout,
@@ -1773,7 +1781,7 @@ queue_check_frequency = 50
         assert_eq!(c.listen.bind_timeout, 10);
         let b = &c.binds[0];
         assert_eq!((b.window_size, b.response_timeout, b.enquire_link_timeout, b.max_consecutive_timeouts), (100, 30, 30, 3));
-        assert_eq!((b.reconnect_interval, b.reconnect_max_interval, b.connect_timeout, b.bind_timeout), (30, 300, 10, 10));
+        assert_eq!((b.reconnect_interval, b.reconnect_cap(), b.connect_timeout, b.bind_timeout), (30, 300, 10, 10));
         assert_eq!((b.drain_timeout, b.unbind_timeout, b.inactivity_timeout, b.throttle_resends, b.resend_attempts), (5, 5, 0, 5, 2));
         assert_eq!(b.response_timeout_action, TimeoutAction::Retry);
         assert!(!b.tls && b.tls_ca_file.is_none() && b.tls_server_name.is_none());

@@ -128,7 +128,7 @@ impl SessionHandler for ServerSide {
             return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "bind type not in allowed_bind_types");
         }
         // max_sessions is checked, atomically with the registration, by the session layer.
-        tracing::info!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner bind accepted");
+        tracing::debug!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner credentials accepted");
         Ok(BindGrant {
             peer_name: peer.name.clone(),
             config: server_session_config(peer, cfg.listen.bind_timeout),
@@ -206,6 +206,9 @@ impl SessionHandler for ServerSide {
         let labels = Self::labels(&session.peer_name, &session.system_id);
         match event {
             LinkEvent::Bound => {
+                // Logged here, once the session layer registered it (max_sessions passed).
+                let bind_type = session.kind.map(|k| BindType::from_kind(k).as_str()).unwrap_or("?");
+                tracing::info!(remote = %session.remote, peer = %session.peer_name, system_id = %session.system_id, bind_type, tls = session.tls, "partner bound");
                 labels.inc(telemetry::BIND_SUCCESS);
                 labels.set(telemetry::CONNECTION_STATUS, 1.0);
             }
@@ -274,8 +277,9 @@ impl SessionHandler for ClientSide {
                 l.inc(telemetry::BIND_SUCCESS);
                 l.set(telemetry::CONNECTION_STATUS, 1.0);
             }
-            LinkEvent::BindFailed(why) => {
-                tracing::warn!(bind = %self.name, reason = %why, "bind to SMSC failed");
+            LinkEvent::BindFailed(_) => {
+                // The session layer logs it once, with the next attempt's time:
+                // "bind refused: <status>; next attempt in …".
                 l.inc(telemetry::BIND_FAILURES);
             }
             LinkEvent::Closed(why) => {

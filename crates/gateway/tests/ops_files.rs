@@ -200,7 +200,7 @@ fn every_configuration_key_is_in_the_example_and_the_reference() {
         let leaf = key.rsplit('.').next().unwrap();
         let written = example.lines().any(|l| {
             let l = l.trim_start_matches(['#', ' ']);
-            l.starts_with(&format!("{leaf} =")) || l.starts_with(&format!("{leaf}=")) || l.starts_with(&format!("[{leaf}]"))
+            l.starts_with(&format!("{leaf} =")) || l.starts_with(&format!("{leaf}=")) || l.starts_with(&format!("[{leaf}]")) || l.starts_with(&format!("[[{leaf}]]"))
         });
         assert!(written, "config/smppgw.example.toml does not show {key}");
         assert!(reference.contains(&format!("`{leaf}`")), "docs/configuration.md does not describe {key}");
