@@ -48,6 +48,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/v1/peers/{side}/{name}", get(show_peer).put(replace_peer).delete(delete_peer))
         .route("/api/v1/peers/{side}/{name}/{action}", post(peer_action))
         .route("/api/v1/binds/{name}/{action}", post(bind_action))
+        .merge(crate::admin_cache::routes())
         .with_state(gw)
 }
 

@@ -68,6 +68,7 @@ impl Gateway {
 
     /// Replace the configuration in force (readers see the new one from their next read).
     pub(crate) fn set_config(&self, c: Config) {
+        self.handover.cache().configure(&c);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
     }
 
@@ -216,6 +217,9 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         Err(e) => tracing::warn!(url = %api_url, error = %e, "core not reachable at start; binds start anyway"),
     }
 
+    // The retry cache (seed "Cache de Messages SMPP"): opened before any bind accepts a message.
+    let cache = crate::handover::CacheSlot::open(&config, core.clone(), shutdown.clone()).await;
+
     // The demo's carrier.
     let mut sim = None;
     if let Some(s) = &config.simulator {
@@ -237,8 +241,8 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         embedded: embedded.clone(),
         tasks: tasks.clone(),
         started,
-        handover: Handover::start(core.clone()),
-        events: EventSink::start(core.clone()),
+        handover: Handover::start(core.clone(), cache.clone()),
+        events: EventSink::start(core.clone(), cache),
         core,
         registry: SessionRegistry::new(),
         hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
@@ -297,6 +301,7 @@ impl Running {
         if tokio::time::timeout(Duration::from_secs(20), tasks.wait()).await.is_err() {
             tracing::warn!("some tasks did not stop within 20 s");
         }
+        gw.handover.cache().shutdown().await;
         if let Some(s) = sim {
             s.shutdown().await;
         }

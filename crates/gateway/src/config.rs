@@ -40,9 +40,13 @@ pub struct Config {
     /// Retry cache: backoff multiplier (seed: 2).
     #[serde(default = "default_cache_multiplier")]
     pub cache_backoff_multiplier: u32,
-    /// Retry cache storage: `disk` (seed `disc_copies`) or `memory` (seed `ram_copies`).
+    /// Retry cache storage: `disk` (seed `disc_copies`) or `memory` (seed `ram_copies`); the
+    /// seed's words are accepted too. Env `CACHE_STORAGE_TYPE` or the seed's `MNESIA_STORAGE_TYPE`.
     #[serde(default = "default_storage", alias = "mnesia_storage_type")]
     pub cache_storage_type: String,
+    /// Directory of the retry cache (default `data_dir/cache`).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
     /// Directory of the gateway's stores (embedded core, retry cache).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -596,8 +600,11 @@ impl Config {
         if !(1..=60_000).contains(&self.smpp_poll_interval) {
             bad("smpp_poll_interval".into(), "must be 1..=60000 ms");
         }
-        if !matches!(self.cache_storage_type.as_str(), "disk" | "memory") {
-            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\"");
+        if self.cache_storage_type.parse::<retry_cache::StorageKind>().is_err() {
+            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\" (or the seed's \"disc_copies\", \"ram_copies\")");
+        }
+        if self.cache_flush_interval == 0 {
+            bad("cache_flush_interval".into(), "must be more than 0 ms");
         }
         if self.cache_backoff_multiplier < 1 {
             bad("cache_backoff_multiplier".into(), "must be at least 1");
@@ -637,6 +644,9 @@ impl Config {
                 bad(k("port"), "must be 1..=65535");
             }
             check_peer_common(&mut bad, &k, b.tps_limit, b.queue_check_frequency, b.enquire_link_interval, b.cache_max_size, b.window_size);
+            if b.cache_retry_interval == 0 {
+                bad(k("cache_retry_interval"), "must be at least 1 s");
+            }
             if b.addr_ton > 6 {
                 bad(k("addr_ton"), "must be 0..=6");
             }
@@ -673,6 +683,9 @@ impl Config {
                 }
             }
             check_peer_common(&mut bad, &k, b.tps_limit, b.queue_check_frequency, b.enquire_link_interval, b.cache_max_size, b.window_size);
+            if b.cache_retry_interval == 0 {
+                bad(k("cache_retry_interval"), "must be at least 1 s");
+            }
             if !(1..=1000).contains(&b.max_sessions) {
                 bad(k("max_sessions"), "must be 1..=1000");
             }
@@ -692,7 +705,13 @@ impl Config {
 
     /// The core's retry cache storage is memory only.
     pub fn cache_in_memory(&self) -> bool {
-        self.cache_storage_type == "memory"
+        self.cache_storage() == retry_cache::StorageKind::Memory
+    }
+
+    /// The retry cache's storage type (`cache_storage_type`; disk when unparsable, which
+    /// [`validate`](Self::validate) reports).
+    pub fn cache_storage(&self) -> retry_cache::StorageKind {
+        self.cache_storage_type.parse().unwrap_or_default()
     }
 }
 

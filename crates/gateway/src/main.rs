@@ -27,6 +27,8 @@ enum Command {
         /// The TOML configuration file.
         file: PathBuf,
     },
+    /// The retry cache of a running gateway, through its admin API: summary, list, retry, delete.
+    Cache(gateway::cache_cli::CacheArgs),
     /// Simulators for demos, tests and staging.
     Sim {
         #[command(subcommand)]
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Cache(args) => gateway::cache_cli::run(args),
         Command::Sim { kind: SimKind::Smsc(sc) } => {
             gateway::telemetry::init_logging("text", "info");
             let rt = match tokio::runtime::Runtime::new() {

@@ -332,6 +332,36 @@ impl RetryCache {
         self.inner.config.write().unwrap_or_else(|p| p.into_inner()).binds.insert(bind.to_string(), cfg);
     }
 
+    /// Replace the whole configuration at run time (the gateway's configuration was edited or
+    /// re-read); the storage type stays what it was at open. Every enabled bind shows in
+    /// `smpp_cache_size`, 0 when it holds nothing.
+    ///
+    /// # Errors
+    /// [`CacheError::Config`] for an invalid configuration; nothing changes then.
+    pub fn reconfigure(&self, mut config: CacheConfig) -> Result<(), CacheError> {
+        config.validate().map_err(CacheError::Config)?;
+        config.storage = self.inner.kind;
+        {
+            let st = self.state();
+            for (name, c) in config.binds.iter().filter(|(_, c)| c.enabled) {
+                if let (None, Some(mode)) = (st.binds.get(name), c.mode) {
+                    gauge_size(name, mode, 0);
+                }
+            }
+        }
+        *self.inner.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        Ok(())
+    }
+
+    /// Make every write so far durable (at shutdown: what the worker settled is flushed too, so
+    /// a restart does not deliver it again).
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn sync(&self) -> Result<(), CacheError> {
+        self.store().sync().await.inspect_err(|e| self.mark_broken(e))
+    }
+
     /// Whether puts are accepted for `bind` (`cache_enabled`).
     pub fn is_enabled(&self, bind: &str) -> bool {
         self.bind_config(bind).enabled
