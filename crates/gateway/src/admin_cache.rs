@@ -8,6 +8,7 @@
 //! | `GET /api/v1/cache/{bind}/entries?status=&limit=&offset=` | the bind's entries, oldest first (`status`: `pending`, `delivering`, `failed_permanent`; `limit` default 100, at most 10 000) |
 //! | `POST /api/v1/cache/{bind}/entries/{id}/retry` | retry one entry now (`pending`, retry count 0) |
 //! | `DELETE /api/v1/cache/{bind}/entries/{id}` | delete one entry |
+//! | `POST /api/v1/cache/{bind}/pending/retry` | every `pending` entry of the bind due now, retry counts kept ("deliver now" once the core is back) |
 //! | `POST /api/v1/cache/{bind}/failed/retry` | retry every `failed_permanent` entry of the bind |
 //! | `DELETE /api/v1/cache/{bind}/failed` | delete every `failed_permanent` entry of the bind |
 //!
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/api/v1/cache/{bind}/entries/{id}/retry", post(retry_one))
         .route("/api/v1/cache/{bind}/failed", delete(delete_failed))
         .route("/api/v1/cache/{bind}/failed/retry", post(retry_failed))
+        .route("/api/v1/cache/{bind}/pending/retry", post(retry_pending))
 }
 
 type ApiResult = Result<Response, Response>;
@@ -263,6 +265,15 @@ async fn retry_failed(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, 
     known_bind(&gw, &cache, &bind)?;
     let n = cache.retry_all_failed(&bind).await.map_err(store_failed)?;
     tracing::warn!(bind = %bind, count = n, "operator: {n} failed_permanent messages of {bind} retried now");
+    Ok(Json(json!({"ok": true, "bind_name": bind, "retried": n})).into_response())
+}
+
+async fn retry_pending(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, headers: HeaderMap) -> ApiResult {
+    guard(&gw, &headers)?;
+    let cache = open_cache(&gw)?;
+    known_bind(&gw, &cache, &bind)?;
+    let n = cache.retry_pending_now(&bind).await.map_err(store_failed)?;
+    tracing::warn!(bind = %bind, count = n, "operator: {n} pending messages of {bind} due now");
     Ok(Json(json!({"ok": true, "bind_name": bind, "retried": n})).into_response())
 }
 

@@ -62,6 +62,12 @@ pub enum CacheAction {
         /// The message id (as given to the peer).
         id: String,
     },
+    /// Deliver every pending entry of a bind now instead of waiting for its backoff (retry
+    /// counts kept), e.g. once the core is back.
+    RetryPending {
+        /// The bind's name.
+        bind: String,
+    },
     /// Retry every failed_permanent entry of a bind now.
     RetryFailed {
         /// The bind's name.
@@ -151,6 +157,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
             (reqwest::Method::GET, p)
         }
         CacheAction::Retry { bind, id } => (reqwest::Method::POST, format!("/api/v1/cache/{}/entries/{}/retry", seg(bind), seg(id))),
+        CacheAction::RetryPending { bind } => (reqwest::Method::POST, format!("/api/v1/cache/{}/pending/retry", seg(bind))),
         CacheAction::RetryFailed { bind } => (reqwest::Method::POST, format!("/api/v1/cache/{}/failed/retry", seg(bind))),
         CacheAction::Delete { bind, id } => (reqwest::Method::DELETE, format!("/api/v1/cache/{}/entries/{}", seg(bind), seg(id))),
         CacheAction::DeleteFailed { bind } => (reqwest::Method::DELETE, format!("/api/v1/cache/{}/failed", seg(bind))),
@@ -255,6 +262,9 @@ fn render(action: &CacheAction, body: &Value) -> String {
         }
         CacheAction::Retry { bind, id } => {
             let _ = writeln!(out, "{bind}: {id} will be retried now ({} entries)", n(&body["retried"]));
+        }
+        CacheAction::RetryPending { bind } => {
+            let _ = writeln!(out, "{bind}: {} pending entries will be delivered now", n(&body["retried"]));
         }
         CacheAction::RetryFailed { bind } => {
             let _ = writeln!(out, "{bind}: {} failed_permanent entries will be retried now", n(&body["retried"]));

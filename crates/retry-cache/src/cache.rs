@@ -773,7 +773,7 @@ impl RetryCache {
         let n = self
             .update(bind, |e| e.id == id && e.status != Status::Delivering, Self::reset_for_retry(now))
             .await?;
-        self.wake();
+        self.wake_bind(bind);
         Ok(n)
     }
 
@@ -784,7 +784,25 @@ impl RetryCache {
     pub async fn retry_all_failed(&self, bind: &str) -> Result<usize, CacheError> {
         let now = self.now_ms();
         let n = self.update(bind, |e| e.status == Status::FailedPermanent, Self::reset_for_retry(now)).await?;
-        self.wake();
+        self.wake_bind(bind);
+        Ok(n)
+    }
+
+    /// Make every `pending` entry of `bind` due now, keeping its retry count: an operator's
+    /// "deliver now" once the core is back, instead of waiting for the backoff. Returns how
+    /// many; wakes the bind's flush loop.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn retry_pending_now(&self, bind: &str) -> Result<usize, CacheError> {
+        let now = self.now_ms();
+        let n = self
+            .update(bind, |e| e.status == Status::Pending && e.next_retry_at_ms > now, |e| {
+                e.next_retry_at_ms = now;
+                true
+            })
+            .await?;
+        self.wake_bind(bind);
         Ok(n)
     }
 

@@ -169,6 +169,20 @@ fn permanent_refusal_fails_at_once_and_admin_operations() {
         assert_eq!(cache.retry("b", "M3").await.unwrap(), 1);
         assert_eq!(cache.retry("b", "nope").await.unwrap(), 0);
         assert_eq!(cache.list("b", Some(Status::Pending)).len(), 1);
+        // "Deliver now": pending entries due at once, their retry counts kept.
+        let deliver_fail: Arc<dyn Deliver> =
+            Arc::new(|items: Vec<Item>| async move { items.iter().map(|_| Err(DeliveryError::Retryable("down".into()))).collect() });
+        assert_eq!(cache.flush_once(&deliver_fail).await.outcome.retried, 1);
+        let waiting = &cache.list("b", Some(Status::Pending))[0];
+        assert_eq!((waiting.id.as_str(), waiting.retry_count), ("M3", 1));
+        assert!(waiting.next_retry_at_ms > clock.now_ms());
+        assert_eq!(cache.flush_once(&deliver_fail).await.batches, 0, "not due yet");
+        assert_eq!(cache.retry_pending_now("b").await.unwrap(), 1);
+        assert_eq!(cache.retry_pending_now("b").await.unwrap(), 0, "already due");
+        let due = &cache.list("b", Some(Status::Pending))[0];
+        assert_eq!((due.retry_count, due.next_retry_at_ms), (1, clock.now_ms()));
+        assert_eq!(cache.flush_once(&deliver_fail).await.batches, 1, "due now");
+        assert_eq!(cache.list("b", Some(Status::Pending))[0].retry_count, 2);
         assert_eq!(cache.delete_all_failed("b").await.unwrap(), 1);
         assert_eq!(cache.delete("b", "M3").await.unwrap(), 1);
         assert_eq!(cache.summary(), CacheSummary::default());
