@@ -179,6 +179,8 @@ pub fn init_logging(format: &str, level: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    // A log line that cannot be written (stderr redirected to a file on a full disk) is lost,
+    // never fatal: tracing-subscriber would otherwise report it with eprintln!, which panics.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).log_internal_errors(false);
     let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
