@@ -16,7 +16,8 @@ gateway. It keeps:
 - `posts`: every message id in every `POST /api/v1/messages`, duplicates included, in order;
 - `events`: every event received, in order.
 
-Claims hand out the messages of `outbound[bind]` once each.
+Claims hand out the messages of `outbound[bind]` once each. A hand-over naming an id of
+`refuse_ids` or a text of `refuse_texts` is refused with 422 (a core refusing a bad message).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class StubCore:
         self.events: list[dict[str, Any]] = []
         self.outbound: dict[str, list[dict[str, Any]]] = {}
         self.refuse_ids: set[str] = set()
+        self.refuse_texts: set[str] = set()
         self.events_down = False
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -120,7 +122,7 @@ class StubCore:
         if path == "/api/v1/messages":
             messages = body["messages"] if "messages" in body else [body]
             with self.lock:
-                refused = [m["id"] for m in messages if m["id"] in self.refuse_ids]
+                refused = [m["id"] for m in messages if m["id"] in self.refuse_ids or m.get("text") in self.refuse_texts]
                 if refused:
                     return 422, {"error": f"refused: {', '.join(refused)}", "field": "id"}
                 accepted = []
