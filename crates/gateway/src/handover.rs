@@ -480,3 +480,63 @@ impl retry_cache::Deliver for CoreDelivery {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str, text: &str) -> Result<Config, crate::config::ConfigError> {
+        let dir = std::env::temp_dir().join(format!("smppgw-handover-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        Config::load_with_env(&p, &|_| None)
+    }
+
+    const PEERS: &str = r#"
+[[binds]]
+name = "carrier"
+host = "127.0.0.1"
+system_id = "gw"
+password = "pw"
+cache_enabled = true
+cache_max_size = 5
+cache_retry_interval = 30
+
+[[server_binds]]
+name = "partner"
+system_id = "p"
+password = "x"
+"#;
+
+    #[test]
+    fn cache_settings_follow_the_gateway_configuration() {
+        let c = load("map", &format!("cache_flush_interval = 5000\ncache_max_retry_attempts = 3\ncache_backoff_multiplier = 3\nmnesia_storage_type = \"ram_copies\"\ndata_dir = \"/srv/gw\"\n{PEERS}")).unwrap();
+        let cfg = cache_config(&c);
+        assert_eq!(cfg.flush_interval, Duration::from_secs(5));
+        assert_eq!((cfg.max_retry_attempts, cfg.backoff_multiplier, cfg.storage), (3, 3, StorageKind::Memory));
+        let carrier = cfg.bind("carrier");
+        assert_eq!((carrier.enabled, carrier.max_size, carrier.retry_interval, carrier.mode), (true, 5, Duration::from_secs(30), Some(BindMode::Client)));
+        let partner = cfg.bind("partner");
+        assert_eq!((partner.enabled, partner.max_size, partner.retry_interval, partner.mode), (false, 10_000, Duration::from_secs(60), Some(BindMode::Server)));
+        // 30 s × 3^n.
+        assert_eq!(cfg.backoff("carrier", 2), Duration::from_secs(270));
+        assert_eq!(cache_dir(&c), PathBuf::from("/srv/gw/cache"));
+        let c = load("dir", &format!("cache_dir = \"/mnt/fast/cache\"\n{PEERS}")).unwrap();
+        assert_eq!(cache_dir(&c), PathBuf::from("/mnt/fast/cache"));
+        assert_eq!(cache_config(&c).storage, StorageKind::Disk);
+    }
+
+    #[test]
+    fn bad_cache_settings_name_their_keys() {
+        let err = load("bad", &format!("cache_storage_type = \"tape\"\ncache_flush_interval = 0\n{}", PEERS.replace("cache_retry_interval = 30", "cache_retry_interval = 0"))).unwrap_err();
+        let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"cache_storage_type"), "{keys:?}");
+        assert!(keys.contains(&"cache_flush_interval"), "{keys:?}");
+        assert!(keys.contains(&"binds[0].cache_retry_interval"), "{keys:?}");
+        // The seed's words are storage types too.
+        for word in ["disc_copies", "ram_copies", "disk", "memory"] {
+            load(word, &format!("cache_storage_type = \"{word}\"\n{PEERS}")).unwrap_or_else(|e| panic!("{word}: {e}"));
+        }
+    }
+}
