@@ -89,8 +89,10 @@ class StubCore:
                 status, answer = core._handle(self.path, body)
                 self._answer(status, answer)
 
-        # Stopped and started on the same port in quick succession.
+        # Stopped and started on the same port in quick succession; a backlog large enough for
+        # a gateway's burst of connections (the default 5 drops SYNs: 1 s retransmits).
         ThreadingHTTPServer.allow_reuse_address = True
+        ThreadingHTTPServer.request_queue_size = 128
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -499,7 +499,7 @@ impl RetryCache {
         if new_bind {
             self.inner.binds_changed.notify_one();
         }
-        if self.config().wake_on_put {
+        if self.inner.config.read().unwrap_or_else(|p| p.into_inner()).wake_on_put {
             self.wake_bind(bind);
         }
         Ok(())

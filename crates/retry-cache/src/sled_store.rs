@@ -173,6 +173,17 @@ impl CacheStore for SledStore {
     }
 
     fn write(&self, ops: &[Op]) -> Result<(), CacheError> {
+        // One change (the common put): a plain insert. sled's batches take its process-wide
+        // concurrency lock exclusively, and its flush holds that lock shared for the whole
+        // fsync, so a batch waits for every flush in progress: plain inserts do not, which is
+        // what lets many puts share one flush (4-5× the puts per second under load).
+        if let [op] = ops {
+            let res = match op {
+                Op::Put(e) => self.entries.insert(store_key(&e.bind_name, e.seq), encode(e)?).map(drop),
+                Op::Remove { bind_name, seq } => self.entries.remove(store_key(bind_name, *seq)).map(drop),
+            };
+            return res.map_err(|e| sled_error(&self.path, "write to", e));
+        }
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
