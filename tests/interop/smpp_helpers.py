@@ -319,6 +319,8 @@ class Gateway:
         self.log_path = workdir / "smppgw.log"
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
+        # Run in the child before exec (e.g. resource limits of a disk-full test).
+        self.preexec_fn: Optional[Callable[[], None]] = None
 
     @property
     def embedded(self) -> bool:
@@ -345,6 +347,7 @@ class Gateway:
             stderr=log,
             env=env,
             cwd=self.workdir,
+            preexec_fn=self.preexec_fn,
         )
         log.close()
 

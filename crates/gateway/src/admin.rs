@@ -68,6 +68,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/v1/config", get(config_in_force))
         .route("/api/v1/logs", get(logs))
         .route("/api/v1/stream", get(stream))
+        .merge(crate::admin_cache::routes())
         .route_layer(axum::middleware::from_fn_with_state(gw.clone(), guard));
     Router::new()
         .route("/api/v1/health", get(health))
@@ -841,7 +842,9 @@ password = "partner-secret"
         let cfg = Config::load_with_env(&path, &|_| None).unwrap();
         let core = core_bridge::CoreClient::new(&cfg.api_base_url, false, Duration::from_millis(200)).unwrap();
         let source = crate::supervisor::ConfigSource { path: Some(path), file: cfg.clone(), overrides: Default::default() };
-        let gw = Gateway::new(cfg.clone(), source, core, None, None, tokio_util::sync::CancellationToken::new(), tokio_util::task::TaskTracker::new());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let cache = crate::handover::CacheSlot::open(&cfg, core.clone(), stop.clone()).await;
+        let gw = Gateway::new(cfg.clone(), source, core, cache, None, None, stop, tokio_util::task::TaskTracker::new());
         gw.apply(cfg, false).await;
         (gw, dir)
     }

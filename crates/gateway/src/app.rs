@@ -69,6 +69,7 @@ impl Gateway {
         config: Config,
         source: crate::supervisor::ConfigSource,
         core: CoreClient,
+        cache: crate::handover::CacheSlot,
         embedded: Option<embedded_core::EmbeddedCore>,
         generated_admin_token: Option<String>,
         shutdown: CancellationToken,
@@ -83,8 +84,8 @@ impl Gateway {
             embedded,
             tasks,
             started: Instant::now(),
-            handover: Handover::start(core.clone()),
-            events: EventSink::start(core.clone()),
+            handover: Handover::start(core.clone(), cache.clone()),
+            events: EventSink::start(core.clone(), cache),
             core,
             registry: SessionRegistry::new(),
             hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
@@ -106,6 +107,7 @@ impl Gateway {
 
     /// Replace the configuration in force (readers see the new one from their next read).
     pub(crate) fn set_config(&self, c: Config) {
+        self.handover.cache().configure(&c);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
     }
 
@@ -291,6 +293,9 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         Err(e) => tracing::warn!(url = %api_url, error = %e, "core not reachable at start; binds start anyway"),
     }
 
+    // The retry cache (seed "Cache de Messages SMPP"): opened before any bind accepts a message.
+    let cache = crate::handover::CacheSlot::open(&config, core.clone(), shutdown.clone()).await;
+
     // The demo's carrier.
     let mut sim = None;
     if let Some(s) = &config.simulator {
@@ -312,7 +317,7 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         None
     };
     let source = crate::supervisor::ConfigSource { path, file, overrides };
-    let gw = Gateway::new(config.clone(), source, core, embedded.clone(), generated_admin_token, shutdown.clone(), tasks.clone());
+    let gw = Gateway::new(config.clone(), source, core, cache, embedded.clone(), generated_admin_token, shutdown.clone(), tasks.clone());
 
     // Server binds: the plain listener and, with [listen.tls], a TLS one beside it, under one
     // max_connections.
@@ -380,6 +385,8 @@ impl Running {
         let orderly = async {
             gw.stop_all_clients().await;
             tasks.wait().await;
+            // What the cache holds is on disk already; this stops its worker and flushes.
+            gw.handover.cache().shutdown().await;
             if let Some(s) = sim {
                 s.shutdown().await;
             }

@@ -46,9 +46,13 @@ pub struct Config {
     /// Retry cache: backoff multiplier (seed: 2).
     #[serde(default = "default_cache_multiplier")]
     pub cache_backoff_multiplier: u32,
-    /// Retry cache storage: `disk` (seed `disc_copies`) or `memory` (seed `ram_copies`).
+    /// Retry cache storage: `disk` (seed `disc_copies`) or `memory` (seed `ram_copies`); the
+    /// seed's words are accepted too. Env `CACHE_STORAGE_TYPE` or the seed's `MNESIA_STORAGE_TYPE`.
     #[serde(default = "default_storage", alias = "mnesia_storage_type")]
     pub cache_storage_type: String,
+    /// Directory of the retry cache (default `data_dir/cache`).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
     /// Directory of the gateway's stores (embedded core, retry cache).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -899,8 +903,8 @@ impl Config {
         if !(1..=10).contains(&self.cache_backoff_multiplier) {
             bad("cache_backoff_multiplier".into(), "must be 1..=10");
         }
-        if !matches!(self.cache_storage_type.as_str(), "disk" | "memory") {
-            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\" (the seed's disc_copies/ram_copies are accepted from MNESIA_STORAGE_TYPE)");
+        if self.cache_storage_type.parse::<retry_cache::StorageKind>().is_err() {
+            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\" (or the seed's \"disc_copies\", \"ram_copies\")");
         }
         if self.data_dir.as_os_str().is_empty() {
             bad("data_dir".into(), "must not be empty");
@@ -1062,7 +1066,13 @@ impl Config {
 
     /// The core's retry cache storage is memory only.
     pub fn cache_in_memory(&self) -> bool {
-        self.cache_storage_type == "memory"
+        self.cache_storage() == retry_cache::StorageKind::Memory
+    }
+
+    /// The retry cache's storage type (`cache_storage_type`; disk when unparsable, which
+    /// [`validate`](Self::validate) reports).
+    pub fn cache_storage(&self) -> retry_cache::StorageKind {
+        self.cache_storage_type.parse().unwrap_or_default()
     }
 
     /// Whether the peer named `name` exists (client or server).

@@ -7,13 +7,16 @@
 //! - [`supervisor`]: peers at run time (apply a configuration, operators' overrides, SIGHUP).
 //! - [`peers`]: the server-bind and client-bind session handlers.
 //! - [`convert`]: PDU ⇄ core API message translation.
-//! - [`handover`]: coalescing hand-over of messages, batched events.
-//! - [`admin`]: the admin API.
+//! - [`handover`]: coalescing hand-over of messages, batched events, the retry cache behind them.
+//! - [`admin`]: the admin API; [`admin_cache`]: its retry cache operations.
+//! - [`cache_cli`]: `smppgw cache …`, the retry cache's operations through the admin API.
 //! - [`telemetry`]: metric names (the seed's) and logging.
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod admin_cache;
 pub mod app;
+pub mod cache_cli;
 pub mod config;
 pub mod convert;
 pub mod handover;

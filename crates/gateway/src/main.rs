@@ -85,6 +85,8 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// The retry cache of a running gateway, through its admin API: summary, list, retry, delete.
+    Cache(gateway::cache_cli::CacheArgs),
     /// Simulators for demos, tests and staging.
     Sim {
         #[command(subcommand)]
@@ -233,6 +235,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Cache(args) => gateway::cache_cli::run(args),
         Command::Status { api, name, json } => admin_call(&api, |c| async move {
             let path = match &name {
                 Some(n) => format!("/api/v1/status/{n}"),

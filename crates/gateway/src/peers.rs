@@ -15,6 +15,7 @@ use smpp_session::{BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHan
 use crate::app::Gateway;
 use crate::config::{ip_allowed, secs_opt, source_allowed, BindType, ServerBind, TpsExceeded};
 use crate::convert::{self, Origin};
+use crate::handover::Refusal;
 use crate::telemetry::{self, BindLabels};
 
 /// Session timers of a server bind.
@@ -183,14 +184,15 @@ impl SessionHandler for ServerSide {
                 Pdu::DataSm(sm) => convert::inbound_from_data_sm(id.clone(), true, sm, &origin, now_ms()),
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
-            match gw.handover.hand_over(msg).await {
+            // ESME_ROK only once the message is in the core or on disk in the retry cache.
+            match gw.handover.accept(&session.peer_name, BindMode::Server, msg).await {
                 Ok(_) => InboundReply::ok(id),
-                Err(e) if e.is_retryable() => {
+                Err(Refusal::Temporary(e)) => {
                     labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "core_unavailable");
                     tracing::warn!(peer = %session.peer_name, error = %e, "submit_sm not accepted: core unavailable; answered ESME_RSYSERR");
                     InboundReply::error(CommandStatus::ESME_RSYSERR)
                 }
-                Err(e) => {
+                Err(Refusal::Permanent(e)) => {
                     labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "core_refused");
                     tracing::warn!(peer = %session.peer_name, error = %e, "submit_sm refused by the core");
                     InboundReply::error(CommandStatus::ESME_RSUBMITFAIL)
@@ -257,7 +259,8 @@ impl SessionHandler for ClientSide {
                 Pdu::DataSm(sm) => convert::inbound_from_data_sm(id, false, sm, &origin, now_ms()),
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
-            match gw.handover.hand_over(msg).await {
+            // Receipts too: ESME_ROK only once the core or the retry cache has it.
+            match gw.handover.accept(&name, BindMode::Client, msg).await {
                 Ok(_) => InboundReply::ok(""),
                 Err(e) => {
                     // The carrier keeps the message and redelivers it later.

@@ -296,10 +296,12 @@ pub fn init_logging(format: &str, level: &str, ring_size: usize) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let registry = tracing_subscriber::registry().with(filter).with(RingLayer);
+    // A log line that cannot be written (stderr redirected to a file on a full disk) is lost,
+    // never fatal: tracing-subscriber would otherwise report it with eprintln!, which panics.
     let _ = if format == "json" {
-        registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).try_init()
+        registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).log_internal_errors(false)).try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi)).try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).log_internal_errors(false)).try_init()
     };
 }
 

@@ -1,7 +1,7 @@
 //! [`RetryCache`]: the per-bind FIFO of entries, its operations, metrics and log lines.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use core_bridge::api::BindMode;
@@ -85,12 +85,45 @@ struct State {
     next_seq: u64,
 }
 
+/// Opens the store again after an I/O error (see [`RetryCache::repair`]).
+type Reopen = Box<dyn Fn() -> Result<Arc<dyn CacheStore>, CacheError> + Send + Sync>;
+
 pub(crate) struct Inner {
-    store: Arc<dyn CacheStore>,
+    /// The store in use; replaced by [`RetryCache::repair`] after an I/O error.
+    store: RwLock<Arc<dyn CacheStore>>,
+    kind: StorageKind,
+    reopen: Option<Reopen>,
+    /// The last storage error while the store is out of order; `None` when it works.
+    broken: Mutex<Option<String>>,
     clock: Arc<dyn Clock>,
     config: RwLock<CacheConfig>,
     state: Mutex<State>,
-    pub(crate) wake: Notify,
+    /// One wake-up per bind, for its flush loop.
+    wakes: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Notified when a bind gets its first entry (the worker starts a loop for it).
+    pub(crate) binds_changed: Notify,
+}
+
+/// The store used while a failed one is being reopened: every write fails with
+/// [`CacheError::Closed`].
+struct ClosedStore(StorageKind);
+
+impl CacheStore for ClosedStore {
+    fn kind(&self) -> StorageKind {
+        self.0
+    }
+    fn load(&self) -> Result<Vec<Entry>, CacheError> {
+        Ok(Vec::new())
+    }
+    fn write(&self, _ops: &[Op]) -> Result<(), CacheError> {
+        Err(CacheError::Closed)
+    }
+    fn sync(&self) -> crate::store::SyncFuture {
+        Box::pin(async { Err(CacheError::Closed) })
+    }
+    fn flush_count(&self) -> u64 {
+        0
+    }
 }
 
 /// The retry cache: per-bind FIFOs of [`Entry`] over a [`CacheStore`], with the seed's
@@ -109,7 +142,7 @@ pub struct RetryCache {
 
 impl std::fmt::Debug for RetryCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryCache").field("storage", &self.inner.store.kind()).finish_non_exhaustive()
+        f.debug_struct("RetryCache").field("storage", &self.inner.kind).finish_non_exhaustive()
     }
 }
 
@@ -124,12 +157,33 @@ impl RetryCache {
     ///
     /// # Errors
     /// As [`SledStore::open`] and [`RetryCache::open`].
+    ///
+    /// A disk cache opened this way [repairs](Self::repair) itself after an I/O error by
+    /// opening the directory again.
     pub async fn open_dir(config: CacheConfig, dir: impl AsRef<Path>) -> Result<Self, CacheError> {
-        let store: Arc<dyn CacheStore> = match config.storage {
-            StorageKind::Disk => Arc::new(SledStore::open(dir)?),
-            StorageKind::Memory => Arc::new(MemoryStore::new()),
-        };
-        Self::open(config, store, Arc::new(SystemClock)).await
+        match config.storage {
+            StorageKind::Disk => {
+                let dir: PathBuf = dir.as_ref().to_path_buf();
+                let reopen: Reopen = Box::new(move || Ok(Arc::new(SledStore::open(&dir)?) as Arc<dyn CacheStore>));
+                Self::open_recoverable(config, reopen, Arc::new(SystemClock)).await
+            }
+            StorageKind::Memory => Self::open(config, Arc::new(MemoryStore::new()), Arc::new(SystemClock)).await,
+        }
+    }
+
+    /// Open the cache over the store `reopen` opens, and keep `reopen` to open it again after
+    /// an I/O error (see [`repair`](Self::repair)).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and `reopen`'s error.
+    pub async fn open_recoverable(
+        config: CacheConfig,
+        reopen: impl Fn() -> Result<Arc<dyn CacheStore>, CacheError> + Send + Sync + 'static,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CacheError> {
+        let reopen: Reopen = Box::new(reopen);
+        let store = reopen()?;
+        Self::open_inner(config, store, clock, Some(reopen)).await
     }
 
     /// Open the cache over `store`: load every entry, turn those left `delivering` by a crash
@@ -138,6 +192,15 @@ impl RetryCache {
     /// # Errors
     /// [`CacheError::Config`] for an invalid configuration; the store's errors.
     pub async fn open(config: CacheConfig, store: Arc<dyn CacheStore>, clock: Arc<dyn Clock>) -> Result<Self, CacheError> {
+        Self::open_inner(config, store, clock, None).await
+    }
+
+    async fn open_inner(
+        config: CacheConfig,
+        store: Arc<dyn CacheStore>,
+        clock: Arc<dyn Clock>,
+        reopen: Option<Reopen>,
+    ) -> Result<Self, CacheError> {
         config.validate().map_err(CacheError::Config)?;
         let loaded = store.load()?;
         let mut binds: BTreeMap<String, BindState> = BTreeMap::new();
@@ -163,17 +226,93 @@ impl RetryCache {
         }
         Ok(RetryCache {
             inner: Arc::new(Inner {
-                store,
+                kind: store.kind(),
+                store: RwLock::new(store),
+                reopen,
+                broken: Mutex::new(None),
                 clock,
                 config: RwLock::new(config),
                 state: Mutex::new(State { binds, next_seq }),
-                wake: Notify::new(),
+                wakes: Mutex::new(HashMap::new()),
+                binds_changed: Notify::new(),
             }),
         })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store(&self) -> Arc<dyn CacheStore> {
+        self.inner.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Record that the store failed (logged once per failure period); cleared by
+    /// [`repair`](Self::repair).
+    fn mark_broken(&self, err: &CacheError) {
+        if !err.is_storage() {
+            return;
+        }
+        let mut b = self.inner.broken.lock().unwrap_or_else(|p| p.into_inner());
+        if b.is_none() {
+            tracing::error!(error = %err, "retry cache: store out of order; new messages are refused with a temporary status until it can be written again");
+        }
+        *b = Some(err.to_string());
+    }
+
+    /// The storage error that put the store out of order, while it is; `None` when it works.
+    /// While out of order, puts fail (the gateway answers peers with a temporary status) and
+    /// what is cached is still delivered from memory.
+    pub fn storage_error(&self) -> Option<String> {
+        self.inner.broken.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// After a storage error, open the store again and write the whole in-memory index to it,
+    /// so that the disk holds exactly what the cache holds; then puts work again. Does nothing
+    /// (returns `Ok(false)`) when the store works or cannot be reopened (a cache made with
+    /// [`open`](Self::open)). The flush worker calls it every `flush_interval` while the store
+    /// is out of order. `Ok(true)` when repaired.
+    ///
+    /// # Errors
+    /// The store's errors (the disk still full, the directory still unwritable); the cache
+    /// stays out of order and refuses puts.
+    pub async fn repair(&self) -> Result<bool, CacheError> {
+        if self.inner.reopen.is_none() || self.storage_error().is_none() {
+            return Ok(false);
+        }
+        // Close the failed store first: sled locks its directory.
+        *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ClosedStore(self.inner.kind));
+        let inner = self.inner.clone();
+        let opened = tokio::task::spawn_blocking(move || inner.reopen.as_ref().map(|f| f()))
+            .await
+            .map_err(|e| CacheError::Storage { path: PathBuf::new(), op: "reopen", reason: e.to_string() })
+            .and_then(|r| r.unwrap_or(Err(CacheError::Closed)));
+        let fresh = opened.inspect_err(|e| self.mark_broken(e))?;
+        let on_disk = fresh.load().inspect_err(|e| self.mark_broken(e))?;
+        let count = {
+            let st = self.state();
+            let live: HashSet<(&str, u64)> =
+                st.binds.iter().flat_map(|(n, b)| b.entries.keys().map(move |s| (n.as_str(), *s))).collect();
+            let mut ops: Vec<Op> = on_disk
+                .iter()
+                .filter(|e| !live.contains(&(e.bind_name.as_str(), e.seq)))
+                .map(|e| Op::Remove { bind_name: e.bind_name.clone(), seq: e.seq })
+                .collect();
+            ops.extend(st.binds.values().flat_map(|b| b.entries.values().cloned().map(Op::Put)));
+            fresh.write(&ops).inspect_err(|e| self.mark_broken(e))?;
+            // Installed under the state lock: every later write goes to the fresh store.
+            *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+            live.len()
+        };
+        fresh.sync().await.inspect_err(|e| self.mark_broken(e))?;
+        *self.inner.broken.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::info!(entries = count, "retry cache: store writable again; {count} entries written back");
+        Ok(true)
+    }
+
+    /// The wake-up of `bind`'s flush loop.
+    pub(crate) fn bind_wake(&self, bind: &str) -> Arc<Notify> {
+        self.inner.wakes.lock().unwrap_or_else(|p| p.into_inner()).entry(bind.to_string()).or_default().clone()
     }
 
     /// The configuration now.
@@ -193,6 +332,36 @@ impl RetryCache {
         self.inner.config.write().unwrap_or_else(|p| p.into_inner()).binds.insert(bind.to_string(), cfg);
     }
 
+    /// Replace the whole configuration at run time (the gateway's configuration was edited or
+    /// re-read); the storage type stays what it was at open. Every enabled bind shows in
+    /// `smpp_cache_size`, 0 when it holds nothing.
+    ///
+    /// # Errors
+    /// [`CacheError::Config`] for an invalid configuration; nothing changes then.
+    pub fn reconfigure(&self, mut config: CacheConfig) -> Result<(), CacheError> {
+        config.validate().map_err(CacheError::Config)?;
+        config.storage = self.inner.kind;
+        {
+            let st = self.state();
+            for (name, c) in config.binds.iter().filter(|(_, c)| c.enabled) {
+                if let (None, Some(mode)) = (st.binds.get(name), c.mode) {
+                    gauge_size(name, mode, 0);
+                }
+            }
+        }
+        *self.inner.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        Ok(())
+    }
+
+    /// Make every write so far durable (at shutdown: what the worker settled is flushed too, so
+    /// a restart does not deliver it again).
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn sync(&self) -> Result<(), CacheError> {
+        self.store().sync().await.inspect_err(|e| self.mark_broken(e))
+    }
+
     /// Whether puts are accepted for `bind` (`cache_enabled`).
     pub fn is_enabled(&self, bind: &str) -> bool {
         self.bind_config(bind).enabled
@@ -200,12 +369,12 @@ impl RetryCache {
 
     /// Disk or memory.
     pub fn storage(&self) -> StorageKind {
-        self.inner.store.kind()
+        self.inner.kind
     }
 
     /// Flushes to stable storage so far (see [`CacheStore::flush_count`]).
     pub fn flush_count(&self) -> u64 {
-        self.inner.store.flush_count()
+        self.store().flush_count()
     }
 
     /// Now, by the cache's clock (ms since the Unix epoch).
@@ -213,16 +382,40 @@ impl RetryCache {
         self.inner.clock.now_ms()
     }
 
-    /// Wake the flush worker now (it also wakes on each put when `wake_on_put`).
+    /// Wake every bind's flush loop now (a bind's loop also wakes on each put when
+    /// `wake_on_put`, and after a manual retry).
     pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        for n in self.inner.wakes.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            n.notify_one();
+        }
+    }
+
+    /// Wake `bind`'s flush loop now.
+    pub fn wake_bind(&self, bind: &str) {
+        self.bind_wake(bind).notify_one();
+    }
+
+    /// Whether `bind` holds entries still to deliver (`pending` or `delivering`;
+    /// `failed_permanent` ones wait for an operator and do not count). While it does, a new
+    /// message of the bind must be cached behind them rather than handed to the core directly,
+    /// so that the bind's messages reach the core in the order they were accepted.
+    pub fn has_undelivered(&self, bind: &str) -> bool {
+        self.state().binds.get(bind).is_some_and(|b| b.entries.values().any(|e| e.status != Status::FailedPermanent))
+    }
+
+    /// When the oldest entry of `bind` still to deliver is due (ms since the Unix epoch);
+    /// `None` when there is none or it is being delivered.
+    pub fn next_due_ms(&self, bind: &str) -> Option<u64> {
+        let st = self.state();
+        let head = st.binds.get(bind)?.entries.values().find(|e| e.status != Status::FailedPermanent)?;
+        (head.status == Status::Pending).then_some(head.next_retry_at_ms)
     }
 
     /// Cache `item` for `bind` (`mode` is the bind's side), due for delivery now.
     ///
     /// With a disk store it returns only once the entry is flushed to disk; concurrent puts
     /// share flushes. When the bind holds `max_size` entries already, the oldest are evicted
-    /// first (`smpp_cache_overflow_total` +1 each, log "cache overflow for {bind}: oldest
+    /// first (`smpp_cache_overflow_total` +1 each, log "Cache overflow for {bind}: oldest
     /// message dropped").
     ///
     /// # Errors
@@ -236,9 +429,11 @@ impl RetryCache {
         }
         let now = self.now_ms();
         let id = item.id();
-        let (seq, evicted, size, mode) = {
+        let store = self.store();
+        let (seq, evicted, size, mode, new_bind) = {
             let mut st = self.state();
             let seq = st.next_seq;
+            let new_bind = !st.binds.contains_key(bind);
             let b = st.binds.entry(bind.to_string()).or_insert_with(|| BindState { mode, entries: BTreeMap::new() });
             let mut ops = Vec::new();
             let mut evicted = Vec::new();
@@ -260,38 +455,52 @@ impl RetryCache {
                 created_at_ms: now,
             };
             ops.push(Op::Put(entry.clone()));
-            if let Err(e) = self.inner.store.write(&ops) {
+            if let Err(e) = store.write(&ops) {
                 for old in evicted {
                     b.entries.insert(old.seq, old);
                 }
+                drop(st);
+                self.mark_broken(&e);
                 return Err(e);
             }
             b.entries.insert(seq, entry);
             let (size, mode) = (b.entries.len(), b.mode);
             st.next_seq += 1;
-            (seq, evicted, size, mode)
+            (seq, evicted, size, mode, new_bind)
         };
-        for e in &evicted {
-            metrics::counter!("smpp_cache_overflow_total", "bind_name" => bind.to_string()).increment(1);
-            tracing::warn!(bind = %bind, message_id = %e.id, "cache overflow for {bind}: oldest message dropped");
-        }
-        if self.inner.store.kind() == StorageKind::Disk {
-            if let Err(err) = self.inner.store.sync().await {
-                // Not durable: take it back so it is neither acknowledged nor delivered.
+        if self.inner.kind == StorageKind::Disk {
+            if let Err(err) = store.sync().await {
+                // Not durable: take it back so it is neither acknowledged nor delivered, and
+                // keep the entries its eviction would have dropped.
                 let mut st = self.state();
                 if let Some(b) = st.binds.get_mut(bind) {
+                    let mut ops = Vec::new();
                     if b.entries.remove(&seq).is_some() {
-                        let _ = self.inner.store.write(&[Op::Remove { bind_name: bind.to_string(), seq }]);
+                        ops.push(Op::Remove { bind_name: bind.to_string(), seq });
                     }
+                    for old in evicted {
+                        ops.push(Op::Put(old.clone()));
+                        b.entries.insert(old.seq, old);
+                    }
+                    let _ = store.write(&ops);
                     gauge_size(bind, b.mode, b.entries.len());
                 }
+                drop(st);
+                self.mark_broken(&err);
                 return Err(err);
             }
         }
+        for e in &evicted {
+            metrics::counter!("smpp_cache_overflow_total", "bind_name" => bind.to_string()).increment(1);
+            tracing::warn!(bind = %bind, message_id = %e.id, "Cache overflow for {bind}: oldest message dropped ({})", e.id);
+        }
         gauge_size(bind, mode, size);
-        tracing::info!(bind = %bind, message_id = %id, "message {id} cached for {bind}");
-        if self.config().wake_on_put {
-            self.wake();
+        tracing::info!(bind = %bind, message_id = %id, "Message {id} cached for {bind}");
+        if new_bind {
+            self.inner.binds_changed.notify_one();
+        }
+        if self.inner.config.read().unwrap_or_else(|p| p.into_inner()).wake_on_put {
+            self.wake_bind(bind);
         }
         Ok(())
     }
@@ -308,11 +517,12 @@ impl RetryCache {
     /// entry that is `delivering` or `pending` but not yet due (`failed_permanent` entries are
     /// skipped): a newer entry never overtakes an older one that waits for its retry.
     ///
-    /// # Errors
-    /// Storage errors; then nothing is marked.
-    pub fn take_due(&self, bind: &str, now_ms: u64, limit: usize) -> Result<Vec<Entry>, CacheError> {
+    /// A storage error does not stop delivery: it is recorded ([`storage_error`](Self::storage_error))
+    /// and the entries are delivered from memory (on disk they stay `pending`, as a restart
+    /// would make them anyway).
+    pub fn take_due(&self, bind: &str, now_ms: u64, limit: usize) -> Vec<Entry> {
         let mut st = self.state();
-        let Some(b) = st.binds.get_mut(bind) else { return Ok(Vec::new()) };
+        let Some(b) = st.binds.get_mut(bind) else { return Vec::new() };
         let mut taken = Vec::new();
         for e in b.entries.values() {
             if taken.len() >= limit {
@@ -330,19 +540,23 @@ impl RetryCache {
             }
         }
         if taken.is_empty() {
-            return Ok(taken);
+            return taken;
         }
         let ops: Vec<Op> = taken.iter().cloned().map(Op::Put).collect();
-        self.inner.store.write(&ops)?;
+        if let Err(e) = self.store().write(&ops) {
+            // The status on disk stays `pending`, which is what a restart would make of
+            // `delivering` anyway: deliver from memory all the same.
+            self.mark_broken(&e);
+        }
         for e in &taken {
             b.entries.insert(e.seq, e.clone());
         }
-        Ok(taken)
+        taken
     }
 
     /// Record the outcome of delivering entries of `bind` (by `seq`) at `now_ms`:
     ///
-    /// - `Ok` → removed (`smpp_cache_delivered_total`, log "cached message {id} delivered");
+    /// - `Ok` → removed (`smpp_cache_delivered_total`, log "Cached message {id} delivered successfully");
     /// - `Retryable` with `retry_count < max_retry_attempts` → `pending`, due at
     ///   `now_ms + retry_interval × multiplier^retry_count`, `retry_count + 1`
     ///   (`smpp_cache_retry_total`, warning with the next time);
@@ -353,15 +567,16 @@ impl RetryCache {
     /// is left alone. The store write is not flushed: after a crash a delivered entry may be
     /// delivered again, which the core's idempotency makes harmless.
     ///
-    /// # Errors
-    /// Storage errors; the in-memory state is updated all the same.
-    pub fn settle(&self, bind: &str, outcomes: Vec<(u64, DeliveryResult)>, now_ms: u64) -> Result<SettleReport, CacheError> {
+    /// A storage error is recorded ([`storage_error`](Self::storage_error)); the in-memory state
+    /// is updated all the same (after a restart a delivered entry would be delivered again,
+    /// which the core's idempotency makes harmless).
+    pub fn settle(&self, bind: &str, outcomes: Vec<(u64, DeliveryResult)>, now_ms: u64) -> SettleReport {
         let cfg = self.config();
         let max = cfg.max_retry_attempts;
         let mut report = SettleReport::default();
         let mut ops = Vec::new();
         let mut st = self.state();
-        let Some(b) = st.binds.get_mut(bind) else { return Ok(report) };
+        let Some(b) = st.binds.get_mut(bind) else { return report };
         for (seq, outcome) in outcomes {
             let Some(e) = b.entries.get_mut(&seq) else { continue };
             if e.status != Status::Delivering {
@@ -374,7 +589,7 @@ impl RetryCache {
                     ops.push(Op::Remove { bind_name: bind.to_string(), seq });
                     report.delivered += 1;
                     metrics::counter!("smpp_cache_delivered_total", "bind_name" => bind.to_string()).increment(1);
-                    tracing::info!(bind = %bind, message_id = %id, "cached message {id} delivered");
+                    tracing::info!(bind = %bind, message_id = %id, "Cached message {id} delivered successfully");
                 }
                 Err(DeliveryError::Retryable(reason)) if e.retry_count < max => {
                     let wait = cfg.backoff(bind, e.retry_count).as_millis().min(u128::from(u64::MAX)) as u64;
@@ -387,7 +602,7 @@ impl RetryCache {
                     metrics::counter!("smpp_cache_retry_total", "bind_name" => bind.to_string()).increment(1);
                     let (n, at) = (e.retry_count, format_utc(e.next_retry_at_ms));
                     tracing::warn!(bind = %bind, message_id = %id, error = %reason,
-                        "delivery of message {id} failed (retry {n}/{max}), next retry at {at}");
+                        "Delivery failed for message {id} (retry {n}/{max}), next retry at {at}");
                 }
                 Err(DeliveryError::Retryable(reason) | DeliveryError::Permanent(reason)) => {
                     e.status = Status::FailedPermanent;
@@ -397,38 +612,41 @@ impl RetryCache {
                     metrics::counter!("smpp_cache_permanent_failures_total", "bind_name" => bind.to_string()).increment(1);
                     if e.retry_count >= max {
                         tracing::error!(bind = %bind, message_id = %id, error = %reason,
-                            "message {id} exceeded the maximum number of retries ({max}), marked failed_permanent");
+                            "Message {id} exceeded the maximum number of retries ({max}), marked failed_permanent");
                     } else {
                         tracing::error!(bind = %bind, message_id = %id, error = %reason,
-                            "message {id} refused permanently by the core, marked failed_permanent");
+                            "Message {id} refused by the core for good, marked failed_permanent");
                     }
                 }
             }
         }
         gauge_size(bind, b.mode, b.entries.len());
-        drop(st);
+        // Written under the state lock, so that no operation on the same entries lands on disk
+        // in between in the other order.
         if !ops.is_empty() {
-            self.inner.store.write(&ops)?;
+            if let Err(e) = self.store().write(&ops) {
+                self.mark_broken(&e);
+            }
         }
-        Ok(report)
+        report
     }
 
     /// Turn every `delivering` entry back to `pending` (what [`open`](Self::open) does after a
-    /// crash; the worker calls it after a delivery task panicked). Returns how many.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn requeue_delivering(&self) -> Result<usize, CacheError> {
+    /// crash; the worker calls it after a delivery task of `bind` panicked, `None` for every
+    /// bind). Returns how many. A storage error is recorded, not returned.
+    pub fn requeue_delivering(&self, bind: Option<&str>) -> usize {
         let mut st = self.state();
         let mut ops = Vec::new();
-        for b in st.binds.values_mut() {
+        for (_, b) in st.binds.iter_mut().filter(|(n, _)| bind.map_or(true, |w| w == n.as_str())) {
             for e in b.entries.values_mut().filter(|e| e.status == Status::Delivering) {
                 e.status = Status::Pending;
                 ops.push(Op::Put(e.clone()));
             }
         }
-        self.inner.store.write(&ops)?;
-        Ok(ops.len())
+        if let Err(e) = self.store().write(&ops) {
+            self.mark_broken(&e);
+        }
+        ops.len()
     }
 
     /// Totals over every bind.
@@ -504,6 +722,7 @@ impl RetryCache {
         pick: impl Fn(&Entry) -> bool,
         change: impl Fn(&mut Entry) -> bool,
     ) -> Result<usize, CacheError> {
+        let store = self.store();
         let n = {
             let mut st = self.state();
             let Some(b) = st.binds.get_mut(bind) else { return Ok(0) };
@@ -521,14 +740,14 @@ impl RetryCache {
             if ops.is_empty() {
                 return Ok(0);
             }
-            self.inner.store.write(&ops)?;
+            store.write(&ops).inspect_err(|e| self.mark_broken(e))?;
             next.retain(|s, _| !removed.contains(s));
             b.entries = next;
             gauge_size(bind, b.mode, b.entries.len());
             ops.len()
         };
-        if self.inner.store.kind() == StorageKind::Disk {
-            self.inner.store.sync().await?;
+        if self.inner.kind == StorageKind::Disk {
+            store.sync().await.inspect_err(|e| self.mark_broken(e))?;
         }
         Ok(n)
     }
@@ -554,7 +773,7 @@ impl RetryCache {
         let n = self
             .update(bind, |e| e.id == id && e.status != Status::Delivering, Self::reset_for_retry(now))
             .await?;
-        self.wake();
+        self.wake_bind(bind);
         Ok(n)
     }
 
@@ -565,7 +784,25 @@ impl RetryCache {
     pub async fn retry_all_failed(&self, bind: &str) -> Result<usize, CacheError> {
         let now = self.now_ms();
         let n = self.update(bind, |e| e.status == Status::FailedPermanent, Self::reset_for_retry(now)).await?;
-        self.wake();
+        self.wake_bind(bind);
+        Ok(n)
+    }
+
+    /// Make every `pending` entry of `bind` due now, keeping its retry count: an operator's
+    /// "deliver now" once the core is back, instead of waiting for the backoff. Returns how
+    /// many; wakes the bind's flush loop.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn retry_pending_now(&self, bind: &str) -> Result<usize, CacheError> {
+        let now = self.now_ms();
+        let n = self
+            .update(bind, |e| e.status == Status::Pending && e.next_retry_at_ms > now, |e| {
+                e.next_retry_at_ms = now;
+                true
+            })
+            .await?;
+        self.wake_bind(bind);
         Ok(n)
     }
 

@@ -99,6 +99,9 @@ pub struct BindCacheConfig {
     pub max_size: usize,
     /// `cache_retry_interval`: the base of the backoff (seed default 60 s).
     pub retry_interval: Duration,
+    /// Client or server bind, when known (shown in the summary before anything is cached).
+    #[serde(default)]
+    pub mode: Option<core_bridge::api::BindMode>,
 }
 
 impl Default for BindCacheConfig {
@@ -107,6 +110,7 @@ impl Default for BindCacheConfig {
             enabled: false,
             max_size: DEFAULT_MAX_SIZE,
             retry_interval: Duration::from_secs(DEFAULT_RETRY_INTERVAL_S),
+            mode: None,
         }
     }
 }

@@ -37,7 +37,8 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Open (creating if needed) the store in directory `path`.
+    /// Open (creating if needed) the store in directory `path`. Blocks up to 5 s while the
+    /// directory is locked (a handle dropped a moment ago, or another process).
     ///
     /// # Errors
     /// [`CacheError::Io`] naming `path` when the directory cannot be created, the database
@@ -48,11 +49,7 @@ impl SledStore {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)
             .map_err(|source| CacheError::Io { path: path.clone(), op: "create directory", source })?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .map_err(|e| sled_error(&path, "open", e))?;
+        let db = open_db(&path)?;
         let entries = db.open_tree("entries").map_err(|e| sled_error(&path, "open", e))?;
         db.insert(b"probe", &core_bridge::api::now_ms().to_be_bytes()[..])
             .map_err(|e| sled_error(&path, "write to", e))?;
@@ -75,6 +72,31 @@ impl SledStore {
     /// The directory of the store.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// How long [`SledStore::open`] waits for the directory's lock: sled's background threads may
+/// hold it a moment after the previous handle in this process was dropped.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn open_db(path: &Path) -> Result<sled::Db, CacheError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).open() {
+            Ok(db) => return Ok(db),
+            // sled words a lock held elsewhere as "could not acquire lock on …: Os { code: 11 … }".
+            Err(sled::Error::Io(e)) if plain_io_error(&e).kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(CacheError::Io {
+                        path: path.to_path_buf(),
+                        op: "lock (is another smppgw using it?)",
+                        source: plain_io_error(&e),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(sled_error(path, "open", e)),
+        }
     }
 }
 
@@ -103,14 +125,34 @@ fn commit_loop(db: &sled::Db, path: &Path, flushes: &AtomicU64, rx: &mpsc::Recei
 
 fn clone_sled_error(e: &sled::Error) -> sled::Error {
     match e {
-        sled::Error::Io(io) => sled::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        sled::Error::Io(io) => sled::Error::Io(plain_io_error(io)),
         other => sled::Error::Unsupported(other.to_string()),
+    }
+}
+
+/// The operating system's error as the OS words it ("No space left on device (os error 28)").
+///
+/// After a first I/O error sled keeps it and answers every later call with a copy whose text
+/// is the original's `Debug` form (`Os { code: 28, kind: StorageFull, message: "…" }`); the
+/// code is taken back from that text so that the log reads like any other I/O error.
+fn plain_io_error(io: &std::io::Error) -> std::io::Error {
+    if let Some(code) = io.raw_os_error() {
+        return std::io::Error::from_raw_os_error(code);
+    }
+    let text = io.to_string();
+    let code = text
+        .split_once("code: ")
+        .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|d| d.parse::<i32>().ok());
+    match code {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(io.kind(), text),
     }
 }
 
 fn sled_error(path: &Path, op: &'static str, e: sled::Error) -> CacheError {
     match e {
-        sled::Error::Io(source) => CacheError::Io { path: path.to_path_buf(), op, source },
+        sled::Error::Io(source) => CacheError::Io { path: path.to_path_buf(), op, source: plain_io_error(&source) },
         other => CacheError::Storage { path: path.to_path_buf(), op, reason: other.to_string() },
     }
 }
@@ -131,6 +173,17 @@ impl CacheStore for SledStore {
     }
 
     fn write(&self, ops: &[Op]) -> Result<(), CacheError> {
+        // One change (the common put): a plain insert. sled's batches take its process-wide
+        // concurrency lock exclusively, and its flush holds that lock shared for the whole
+        // fsync, so a batch waits for every flush in progress: plain inserts do not, which is
+        // what lets many puts share one flush (4-5× the puts per second under load).
+        if let [op] = ops {
+            let res = match op {
+                Op::Put(e) => self.entries.insert(store_key(&e.bind_name, e.seq), encode(e)?).map(drop),
+                Op::Remove { bind_name, seq } => self.entries.remove(store_key(bind_name, *seq)).map(drop),
+            };
+            return res.map_err(|e| sled_error(&self.path, "write to", e));
+        }
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
@@ -168,5 +221,23 @@ impl Drop for SledStore {
         if let Err(e) = self.db.flush() {
             tracing::error!(path = %self.path.display(), error = %e, "retry cache: final flush failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sled_copies_of_io_errors_read_like_the_os_error() {
+        let copy = std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "Os { code: 28, kind: StorageFull, message: \"No space left on device\" }",
+        );
+        let plain = plain_io_error(&copy);
+        assert_eq!(plain.raw_os_error(), Some(28));
+        assert!(plain.to_string().contains("No space left on device (os error 28)"), "{plain}");
+        let other = plain_io_error(&std::io::Error::other("weird"));
+        assert_eq!(other.to_string(), "weird");
     }
 }

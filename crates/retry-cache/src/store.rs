@@ -19,6 +19,8 @@ pub type SyncFuture = Pin<Box<dyn Future<Output = Result<(), CacheError>> + Send
 
 /// One change, part of an atomic [`CacheStore::write`].
 #[derive(Clone, Debug)]
+// Most ops are puts: boxing the entry would add an allocation per write and gain nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// Insert or replace the entry at `(entry.bind_name, entry.seq)`.
     Put(Entry),

@@ -1,18 +1,21 @@
 //! The flush worker: hands due entries to the core, oldest first, with the seed's schedule
 //! (seed 002, "Cache de Messages SMPP" → "CacheFlushWorker", "Comportement de Réessai").
 //!
-//! Each cycle (every `flush_interval`, and at once when woken by a put or a manual retry):
-//! for every bind with due entries, take up to `batch_size` (100) of them oldest first, mark them
-//! `delivering`, call the [`Deliver`] function once with the batch, and [`settle`] the outcomes;
-//! go on with the next batch of that bind while the previous one was fully delivered (at most
-//! `max_batches_per_cycle`). One call per bind is in flight at a time (order is kept); at most
+//! One loop per bind (the seed's "GenServer par bind"). Each cycle (when the bind's oldest
+//! entry is due, at most every `flush_interval`, and at once when woken by a put or a manual
+//! retry): take up to `batch_size` (100) due entries oldest first, mark them `delivering`, call
+//! the [`Deliver`] function once with the batch, and [`settle`] the outcomes; go on with the
+//! next batch while the previous one was fully delivered (at most `max_batches_per_cycle`).
+//! One call per bind is in flight at a time (order is kept); at most
 //! `max_concurrent_deliveries` (10) calls across binds.
 //!
 //! [`settle`]: RetryCache::settle
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use core_bridge::api::{Event, InboundMessage};
 use core_bridge::{CoreClient, CoreError};
@@ -131,7 +134,7 @@ where
         }
     }
     let listed = |ids: &[String], m: &InboundMessage| -> DeliveryResult {
-        if ids.iter().any(|id| *id == m.id) {
+        if ids.contains(&m.id) {
             Ok(())
         } else {
             Err(DeliveryError::Retryable(format!("core answer does not list message {}", m.id)))
@@ -207,72 +210,124 @@ impl WorkerHandle {
 }
 
 impl RetryCache {
-    /// Start the flush worker on the current tokio runtime: one cycle at once (recovery after a
-    /// restart), then one every `flush_interval` (read again each time) or when woken
-    /// ([`wake`](Self::wake), each put when `wake_on_put`). Sleeps use tokio time, so
-    /// `tokio::time::pause` drives it in tests.
+    /// Start the flush worker on the current tokio runtime: one loop per bind (every bind that
+    /// holds entries or has the cache enabled; a bind that gets its first entry gets its loop at
+    /// once). A bind's loop delivers what is due at once (recovery after a restart), then sleeps
+    /// until its oldest entry is due, at most `flush_interval` (read again each time), or until
+    /// woken ([`wake_bind`](Self::wake_bind), each put when `wake_on_put`, a manual retry).
+    /// At most `max_concurrent_deliveries` calls are in flight across binds. While the store is
+    /// out of order the worker tries to [`repair`](Self::repair) it every `flush_interval`.
+    /// A loop whose delivery panicked is restarted, its `delivering` entries `pending` again.
+    ///
+    /// Sleeps use tokio time, so `tokio::time::pause` drives it in tests (with a
+    /// [`TokioClock`](crate::TokioClock)).
     pub fn spawn_worker(&self, deliver: Arc<dyn Deliver>) -> WorkerHandle {
-        let (stop, mut stopped) = watch::channel(false);
-        let cache = self.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let r = cache.flush_once(&deliver).await;
-                if r.batches > 0 {
-                    tracing::debug!(batches = r.batches, delivered = r.outcome.delivered, retried = r.outcome.retried,
-                        failed_permanent = r.outcome.failed_permanent, "retry cache: flush cycle");
-                }
-                let interval = cache.config().flush_interval;
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = cache.inner.wake.notified() => {}
-                    _ = stopped.changed() => break,
-                }
-            }
-        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.clone().supervise(deliver, stopped));
         WorkerHandle { stop, task }
     }
 
-    /// One flush cycle over every bind, at the cache clock's time. See the module doc.
-    pub async fn flush_once(&self, deliver: &Arc<dyn Deliver>) -> FlushReport {
-        let cfg = self.config();
-        let calls = Arc::new(Semaphore::new(cfg.max_concurrent_deliveries.max(1)));
-        let mut tasks = JoinSet::new();
-        for bind in self.binds() {
-            let (cache, deliver, calls, cfg) = (self.clone(), deliver.clone(), calls.clone(), cfg.clone());
-            tasks.spawn(async move {
-                let mut report = FlushReport::default();
-                for _ in 0..cfg.max_batches_per_cycle {
-                    let Ok(_permit) = calls.acquire().await else { break };
-                    let batch = match cache.take_due(&bind, cache.now_ms(), cfg.batch_size) {
-                        Ok(b) if b.is_empty() => break,
-                        Ok(b) => b,
-                        Err(e) => {
-                            tracing::error!(bind = %bind, error = %e, "retry cache: cannot take due entries");
-                            break;
-                        }
-                    };
-                    let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
-                    let mut results = deliver.deliver(batch.into_iter().map(|e| e.item).collect()).await.into_iter();
-                    report.batches += 1;
-                    let outcomes = seqs
-                        .into_iter()
-                        .map(|s| (s, results.next().unwrap_or(Err(DeliveryError::Retryable("no result from delivery".into())))))
-                        .collect();
-                    match cache.settle(&bind, outcomes, cache.now_ms()) {
-                        Ok(r) => {
-                            report.outcome.add(&r);
-                            if r.any_failure() {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(bind = %bind, error = %e, "retry cache: cannot record delivery outcomes");
-                            break;
-                        }
+    /// Every bind that holds entries or has the cache enabled, in name order.
+    fn worker_binds(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = self.binds().into_iter().collect();
+        names.extend(self.config().binds.into_iter().filter(|(_, c)| c.enabled).map(|(n, _)| n));
+        names.into_iter().collect()
+    }
+
+    async fn supervise(self, deliver: Arc<dyn Deliver>, mut stopped: watch::Receiver<bool>) {
+        let calls = Arc::new(Semaphore::new(self.config().max_concurrent_deliveries.max(1)));
+        let mut loops: JoinSet<()> = JoinSet::new();
+        let mut by_task: HashMap<tokio::task::Id, String> = HashMap::new();
+        loop {
+            for bind in self.worker_binds() {
+                if !by_task.values().any(|b| *b == bind) {
+                    let task = loops.spawn(self.clone().bind_loop(bind.clone(), deliver.clone(), calls.clone(), stopped.clone()));
+                    by_task.insert(task.id(), bind);
+                }
+            }
+            if self.storage_error().is_some() {
+                if let Err(e) = self.repair().await {
+                    tracing::warn!(error = %e, "retry cache: store still out of order; new messages are refused with a temporary status");
+                }
+            }
+            let interval = self.config().flush_interval;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.inner.binds_changed.notified() => {}
+                Some(ended) = loops.join_next_with_id() => {
+                    let id = match &ended { Ok((id, ())) => *id, Err(e) => e.id() };
+                    let bind = by_task.remove(&id).unwrap_or_default();
+                    if let Err(e) = ended {
+                        tracing::error!(bind = %bind, error = %e, "retry cache: the flush loop of {bind} failed; restarting it");
+                        self.requeue_delivering(Some(&bind));
                     }
                 }
-                report
-            });
+                _ = stopped.changed() => break,
+            }
+        }
+        while loops.join_next().await.is_some() {}
+    }
+
+    async fn bind_loop(self, bind: String, deliver: Arc<dyn Deliver>, calls: Arc<Semaphore>, mut stopped: watch::Receiver<bool>) {
+        let wake = self.bind_wake(&bind);
+        loop {
+            if *stopped.borrow() {
+                return;
+            }
+            let r = self.flush_bind(&bind, &deliver, &calls).await;
+            if r.batches > 0 {
+                tracing::debug!(bind = %bind, batches = r.batches, delivered = r.outcome.delivered, retried = r.outcome.retried,
+                    failed_permanent = r.outcome.failed_permanent, "retry cache: flush cycle");
+            }
+            let interval = self.config().flush_interval;
+            let wait = match self.next_due_ms(&bind) {
+                Some(due) => Duration::from_millis(due.saturating_sub(self.now_ms())).min(interval),
+                None => interval,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    /// One flush cycle of one bind at the cache clock's time: batches of up to `batch_size`
+    /// due entries, oldest first, one call at a time (each holding one of `calls`), while each
+    /// batch is fully delivered, at most `max_batches_per_cycle`.
+    pub async fn flush_bind(&self, bind: &str, deliver: &Arc<dyn Deliver>, calls: &Arc<Semaphore>) -> FlushReport {
+        let cfg = self.config();
+        let mut report = FlushReport::default();
+        for _ in 0..cfg.max_batches_per_cycle {
+            let Ok(_permit) = calls.acquire().await else { break };
+            let batch = self.take_due(bind, self.now_ms(), cfg.batch_size);
+            if batch.is_empty() {
+                break;
+            }
+            let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
+            let mut results = deliver.deliver(batch.into_iter().map(|e| e.item).collect()).await.into_iter();
+            report.batches += 1;
+            let outcomes = seqs
+                .into_iter()
+                .map(|s| (s, results.next().unwrap_or(Err(DeliveryError::Retryable("no result from delivery".into())))))
+                .collect();
+            let r = self.settle(bind, outcomes, self.now_ms());
+            report.outcome.add(&r);
+            if r.any_failure() {
+                break;
+            }
+        }
+        report
+    }
+
+    /// One flush cycle over every bind that holds entries, at the cache clock's time (what the
+    /// worker's loops do, all at once; for tests and tools). See [`flush_bind`](Self::flush_bind).
+    pub async fn flush_once(&self, deliver: &Arc<dyn Deliver>) -> FlushReport {
+        let calls = Arc::new(Semaphore::new(self.config().max_concurrent_deliveries.max(1)));
+        let mut tasks = JoinSet::new();
+        for bind in self.binds() {
+            let (cache, deliver, calls) = (self.clone(), deliver.clone(), calls.clone());
+            tasks.spawn(async move { cache.flush_bind(&bind, &deliver, &calls).await });
         }
         let mut total = FlushReport::default();
         let mut panicked = false;
@@ -289,11 +344,8 @@ impl RetryCache {
             }
         }
         if panicked {
-            // Only the worker delivers, and every task has ended: what is still `delivering`
-            // belonged to the failed task.
-            if let Err(e) = self.requeue_delivering() {
-                tracing::error!(error = %e, "retry cache: cannot requeue entries");
-            }
+            // Every task has ended: what is still `delivering` belonged to the failed one.
+            self.requeue_delivering(None);
         }
         total
     }

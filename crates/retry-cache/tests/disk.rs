@@ -28,11 +28,9 @@ async fn restart_keeps_everything_and_delivering_becomes_pending() {
         }
         cache.put("c", BindMode::Client, event("c", "X1")).await.unwrap();
         // Two are being delivered when the process "dies"; one failed for good.
-        let taken = cache.take_due("b", clock.now_ms(), 3).unwrap();
+        let taken = cache.take_due("b", clock.now_ms(), 3);
         assert_eq!(taken.len(), 3);
-        cache
-            .settle("b", vec![(taken[0].seq, Err(DeliveryError::Permanent("refused".into())))], clock.now_ms())
-            .unwrap();
+        cache.settle("b", vec![(taken[0].seq, Err(DeliveryError::Permanent("refused".into())))], clock.now_ms());
         assert_eq!(cache.list("b", Some(Status::Delivering)).len(), 2);
         cache.list("b", None)
         // Dropped here without any shutdown: a crash as far as the cache knows.
@@ -52,7 +50,7 @@ async fn restart_keeps_everything_and_delivering_becomes_pending() {
     cache.put("b", BindMode::Server, msg("b", "NEW")).await.unwrap();
     assert_eq!(cache.list("b", None).last().unwrap().id, "NEW");
     // Recovery delivers oldest first (M0 is failed_permanent and stays).
-    let ids: Vec<String> = cache.take_due("b", clock.now_ms(), 100).unwrap().into_iter().map(|e| e.id).collect();
+    let ids: Vec<String> = cache.take_due("b", clock.now_ms(), 100).into_iter().map(|e| e.id).collect();
     assert_eq!(ids, ["M1", "M2", "M3", "M4", "NEW"]);
 }
 
@@ -171,5 +169,115 @@ async fn full_disk_during_put_stores_nothing() {
         assert!(text.contains("/var/lib/smppgw/cache"), "{text}");
         assert!(text.contains("No space left on device") || text.contains("os error 28"), "{text}");
         assert_eq!(cache.count("b"), 0, "nothing acknowledged, nothing kept (fail_write={fail_write})");
+        assert!(cache.storage_error().is_some_and(|e| e.contains("os error 28")), "{:?}", cache.storage_error());
     }
+}
+
+#[tokio::test]
+async fn a_put_that_is_not_durable_evicts_nothing() {
+    // One entry cached while the disk worked, in a bind of size 1.
+    let inner = MemoryStore::new();
+    let size_one = CacheConfig::default().with_bind("b", BindCacheConfig { max_size: 1, ..BindCacheConfig::enabled() });
+    let clock = Arc::new(ManualClock::new(5));
+    RetryCache::open(size_one.clone(), Arc::new(inner.clone()), clock.clone())
+        .await
+        .unwrap()
+        .put("b", BindMode::Server, msg("b", "M0"))
+        .await
+        .unwrap();
+    // Now flushes fail: the put that would evict M0 is refused and M0 stays, in memory and store.
+    for fail_write in [false, true] {
+        let cache =
+            RetryCache::open(size_one.clone(), Arc::new(FullDisk { inner: inner.clone(), fail_write }), clock.clone()).await.unwrap();
+        cache.put("b", BindMode::Server, msg("b", "M1")).await.unwrap_err();
+        let ids: Vec<String> = cache.list("b", None).into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, ["M0"], "fail_write={fail_write}");
+        let stored: Vec<String> = inner.load().unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(stored, ["M0"], "fail_write={fail_write}");
+    }
+}
+
+/// A store whose writes, flushes and opening fail while `full` is set, as on a full disk.
+#[derive(Clone, Default)]
+struct Flaky {
+    inner: MemoryStore,
+    full: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Flaky {
+    fn enospc(op: &'static str) -> CacheError {
+        CacheError::Io { path: "/var/lib/smppgw/cache".into(), op, source: std::io::Error::from_raw_os_error(28) }
+    }
+    fn is_full(&self) -> bool {
+        self.full.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl CacheStore for Flaky {
+    fn kind(&self) -> StorageKind {
+        StorageKind::Disk
+    }
+    fn load(&self) -> Result<Vec<Entry>, CacheError> {
+        self.inner.load()
+    }
+    fn write(&self, ops: &[Op]) -> Result<(), CacheError> {
+        if self.is_full() {
+            return Err(Self::enospc("write to"));
+        }
+        self.inner.write(ops)
+    }
+    fn sync(&self) -> SyncFuture {
+        let res = if self.is_full() { Err(Self::enospc("flush")) } else { Ok(()) };
+        Box::pin(async move { res })
+    }
+    fn flush_count(&self) -> u64 {
+        0
+    }
+}
+
+fn ids(entries: Vec<Entry>) -> Vec<String> {
+    entries.into_iter().map(|e| e.id).collect()
+}
+
+#[tokio::test]
+async fn full_disk_during_run_refuses_puts_keeps_delivering_and_recovers() {
+    let store = Flaky::default();
+    let opener = store.clone();
+    let clock = ManualClock::new(1_000);
+    let cfg = CacheConfig::default().with_bind("b", BindCacheConfig { max_size: 3, ..BindCacheConfig::enabled() });
+    let cache = RetryCache::open_recoverable(
+        cfg,
+        move || if opener.is_full() { Err(Flaky::enospc("open")) } else { Ok(Arc::new(opener.clone()) as Arc<dyn CacheStore>) },
+        Arc::new(clock.clone()),
+    )
+    .await
+    .unwrap();
+    for id in ["M1", "M2", "M3"] {
+        cache.put("b", BindMode::Server, msg("b", id)).await.unwrap();
+    }
+    store.full.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    // The disk is full: a new message is refused, the acknowledged ones all stay.
+    let err = cache.put("b", BindMode::Server, msg("b", "M4")).await.unwrap_err();
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    assert!(cache.storage_error().is_some());
+    assert_eq!(ids(cache.list("b", None)), ["M1", "M2", "M3"]);
+    // Delivery goes on from memory; the disk keeps what it had.
+    let taken = cache.take_due("b", clock.now_ms(), 1);
+    assert_eq!(ids(taken.clone()), ["M1"]);
+    assert_eq!(cache.settle("b", vec![(taken[0].seq, Ok(()))], clock.now_ms()).delivered, 1);
+    assert_eq!(ids(cache.list("b", None)), ["M2", "M3"]);
+    assert_eq!(ids(store.inner.load().unwrap()), ["M1", "M2", "M3"]);
+    // Repair fails while the disk is still full; puts are still refused.
+    assert!(cache.repair().await.is_err());
+    assert!(cache.put("b", BindMode::Server, msg("b", "M5")).await.is_err());
+
+    // Space again: the repair writes memory back to disk and puts work again.
+    store.full.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(cache.repair().await.unwrap());
+    assert_eq!(cache.storage_error(), None);
+    assert_eq!(ids(store.inner.load().unwrap()), ["M2", "M3"]);
+    cache.put("b", BindMode::Server, msg("b", "M6")).await.unwrap();
+    assert_eq!(ids(store.inner.load().unwrap()), ["M2", "M3", "M6"]);
+    assert!(!cache.repair().await.unwrap(), "nothing to repair");
 }

@@ -116,7 +116,7 @@ fn outcome(o: u8) -> DeliveryResult {
 }
 
 fn config() -> CacheConfig {
-    let b = BindCacheConfig { enabled: true, max_size: MAX_SIZE, retry_interval: std::time::Duration::from_millis(INTERVAL_MS) };
+    let b = BindCacheConfig { enabled: true, max_size: MAX_SIZE, retry_interval: std::time::Duration::from_millis(INTERVAL_MS), mode: None };
     CacheConfig { max_retry_attempts: MAX_RETRIES, ..CacheConfig::default() }.with_bind(BINDS[0], b.clone()).with_bind(BINDS[1], b)
 }
 
@@ -137,13 +137,13 @@ fn run(steps: Vec<Step>, opener: &Opener) -> Result<(), TestCaseError> {
                     c.put(BINDS[*b], BindMode::Server, msg(BINDS[*b], &id)).await.unwrap();
                 }
                 Step::Take(b, n) => {
-                    let got: Vec<String> = c.take_due(BINDS[*b], now, *n).unwrap().into_iter().map(|e| e.id).collect();
+                    let got: Vec<String> = c.take_due(BINDS[*b], now, *n).into_iter().map(|e| e.id).collect();
                     prop_assert_eq!(got, model.take(*b, now, *n));
                 }
                 Step::Settle(b, os) => {
                     let delivering = c.list(BINDS[*b], Some(Status::Delivering));
                     let outcomes = delivering.iter().enumerate().map(|(i, e)| (e.seq, outcome(os[i % os.len()]))).collect();
-                    c.settle(BINDS[*b], outcomes, now).unwrap();
+                    c.settle(BINDS[*b], outcomes, now);
                     model.settle(*b, os, now);
                 }
                 Step::Advance(ms) => clock.advance(*ms),

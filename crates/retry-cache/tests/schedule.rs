@@ -169,6 +169,20 @@ fn permanent_refusal_fails_at_once_and_admin_operations() {
         assert_eq!(cache.retry("b", "M3").await.unwrap(), 1);
         assert_eq!(cache.retry("b", "nope").await.unwrap(), 0);
         assert_eq!(cache.list("b", Some(Status::Pending)).len(), 1);
+        // "Deliver now": pending entries due at once, their retry counts kept.
+        let deliver_fail: Arc<dyn Deliver> =
+            Arc::new(|items: Vec<Item>| async move { items.iter().map(|_| Err(DeliveryError::Retryable("down".into()))).collect() });
+        assert_eq!(cache.flush_once(&deliver_fail).await.outcome.retried, 1);
+        let waiting = &cache.list("b", Some(Status::Pending))[0];
+        assert_eq!((waiting.id.as_str(), waiting.retry_count), ("M3", 1));
+        assert!(waiting.next_retry_at_ms > clock.now_ms());
+        assert_eq!(cache.flush_once(&deliver_fail).await.batches, 0, "not due yet");
+        assert_eq!(cache.retry_pending_now("b").await.unwrap(), 1);
+        assert_eq!(cache.retry_pending_now("b").await.unwrap(), 0, "already due");
+        let due = &cache.list("b", Some(Status::Pending))[0];
+        assert_eq!((due.retry_count, due.next_retry_at_ms), (1, clock.now_ms()));
+        assert_eq!(cache.flush_once(&deliver_fail).await.batches, 1, "due now");
+        assert_eq!(cache.list("b", Some(Status::Pending))[0].retry_count, 2);
         assert_eq!(cache.delete_all_failed("b").await.unwrap(), 1);
         assert_eq!(cache.delete("b", "M3").await.unwrap(), 1);
         assert_eq!(cache.summary(), CacheSummary::default());
@@ -177,4 +191,86 @@ fn permanent_refusal_fails_at_once_and_admin_operations() {
         assert!(matches!(err, CacheError::Disabled { .. }), "{err}");
         assert!(!err.is_storage());
     });
+}
+
+/// The worker's own loop, on tokio's paused clock: the first attempt at once, then retries at
+/// exactly 60, 60 + 120 and 60 + 120 + 240 s, delivered at the fourth attempt.
+#[tokio::test(start_paused = true)]
+async fn the_worker_loop_retries_at_the_seeds_times() {
+    let clock = TokioClock::new();
+    let cfg = CacheConfig { storage: StorageKind::Memory, flush_interval: std::time::Duration::from_secs(7), ..CacheConfig::default() }
+        .with_bind("b", BindCacheConfig::enabled());
+    let cache = RetryCache::open(cfg, Arc::new(MemoryStore::new()), Arc::new(clock)).await.unwrap();
+    let t0 = tokio::time::Instant::now();
+    let attempts = Arc::new(std::sync::Mutex::new(Vec::<u128>::new()));
+    let deliver: Arc<dyn Deliver> = {
+        let attempts = attempts.clone();
+        Arc::new(move |items: Vec<Item>| {
+            let n = {
+                let mut a = attempts.lock().unwrap();
+                a.push(t0.elapsed().as_millis());
+                a.len()
+            };
+            async move {
+                items.iter().map(|_| if n < 4 { Err(DeliveryError::Retryable("core unreachable".into())) } else { Ok(()) }).collect()
+            }
+        })
+    };
+    cache.put("b", BindMode::Server, msg("b", "M1")).await.unwrap();
+    let worker = cache.spawn_worker(deliver);
+    while cache.count("b") > 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert!(t0.elapsed() < std::time::Duration::from_secs(3600), "never delivered: {:?}", attempts.lock().unwrap());
+    }
+    worker.shutdown().await;
+    assert_eq!(*attempts.lock().unwrap(), [0, 60_000, 180_000, 420_000]);
+}
+
+/// At most `max_concurrent_deliveries` calls at once over all binds, and one per bind.
+#[tokio::test(start_paused = true)]
+async fn the_worker_bounds_concurrent_calls() {
+    let cfg = ["a", "b", "c", "d"].iter().fold(
+        CacheConfig { storage: StorageKind::Memory, batch_size: 2, max_concurrent_deliveries: 2, ..CacheConfig::default() },
+        |c, b| c.with_bind(*b, BindCacheConfig::enabled()),
+    );
+    let cache = RetryCache::open(cfg, Arc::new(MemoryStore::new()), Arc::new(TokioClock::new())).await.unwrap();
+    for b in ["a", "b", "c", "d"] {
+        for i in 0..6 {
+            cache.put(b, BindMode::Server, msg(b, &format!("{b}{i}"))).await.unwrap();
+        }
+    }
+    let in_flight = Arc::new(std::sync::Mutex::new((0usize, 0usize, std::collections::HashMap::<String, usize>::new())));
+    let deliver: Arc<dyn Deliver> = {
+        let in_flight = in_flight.clone();
+        Arc::new(move |items: Vec<Item>| {
+            let bind = match &items[0] {
+                Item::Message(m) => m.bind_name.clone(),
+                Item::Event(e) => e.bind_name.clone(),
+            };
+            {
+                let mut g = in_flight.lock().unwrap();
+                g.0 += 1;
+                g.1 = g.1.max(g.0);
+                let per = g.2.entry(bind.clone()).or_default();
+                *per += 1;
+                assert_eq!(*per, 1, "two calls at once for bind {bind}");
+            }
+            let in_flight = in_flight.clone();
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let mut g = in_flight.lock().unwrap();
+                g.0 -= 1;
+                *g.2.get_mut(&bind).unwrap() -= 1;
+                items.iter().map(|_| Ok(())).collect()
+            }
+        })
+    };
+    let worker = cache.spawn_worker(deliver);
+    let t0 = tokio::time::Instant::now();
+    while cache.summary().total > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(t0.elapsed() < std::time::Duration::from_secs(60), "not delivered");
+    }
+    worker.shutdown().await;
+    assert_eq!(in_flight.lock().unwrap().1, 2, "the limit of 2 calls at once was reached, never passed");
 }
