@@ -4,7 +4,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::{Body, DecodeErrorKind, Field};
-use crate::tlv::Tlvs;
+use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
 use crate::wire::{max, put_cstr, Reader};
 
@@ -95,10 +95,21 @@ pub struct BindResp {
 
 impl Body for BindResp {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind> {
-        Ok(BindResp {
+        let resp = BindResp {
             system_id: r.cstr_last(Field::SystemId, max::SYSTEM_ID)?,
             tlvs: r.tlvs()?,
-        })
+        };
+        if r.opts().reject_newer_sc_interface_version {
+            if let Some(v) = resp.tlvs.sc_interface_version() {
+                if v > r.opts().interface_version {
+                    return Err(DecodeErrorKind::InvalidTlvValue {
+                        tag: tags::SC_INTERFACE_VERSION,
+                        value: u32::from(v),
+                    });
+                }
+            }
+        }
+        Ok(resp)
     }
 
     fn encoded_len(&self) -> usize {

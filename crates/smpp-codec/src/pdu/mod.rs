@@ -41,6 +41,9 @@ use crate::wire::{self, Reader};
 /// `sequence_number`, each a U32 (SMPP 3.4 §3.2).
 pub const HEADER_LEN: usize = 16;
 
+/// Highest valid `sequence_number`; the next after it is 1 (SMPP 3.4 §5.1.4, v5.0 §4.7.24).
+pub const MAX_SEQUENCE_NUMBER: u32 = 0x7FFF_FFFF;
+
 /// Decoding and encoding of one body layout.
 trait Body: Sized {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind>;
@@ -446,6 +449,12 @@ impl Frame {
                 command_length,
                 frame_len: frame.len(),
             }));
+        }
+        if opts.reject_sequence_number_out_of_range
+            && (sequence_number > MAX_SEQUENCE_NUMBER
+                || (sequence_number == 0 && command_id != c::GENERIC_NACK))
+        {
+            return Err(err(DecodeErrorKind::InvalidSequenceNumber { sequence_number }));
         }
         let command_status = CommandStatus(status);
         let mut r = Reader::new(&frame, HEADER_LEN, opts);
