@@ -255,6 +255,21 @@ pub mod gsm7 {
         Ok(out)
     }
 
+    /// Septets of `ch` under national language tables (see [`encode_unpacked_with_shift`]): 1 in
+    /// the locking (or default basic) table, 2 in the single shift (or default extension) table,
+    /// `None` in neither.
+    pub fn char_septets_with_shift(ch: char, single: Option<u8>, locking: Option<u8>) -> Option<usize> {
+        if single.is_none() && locking.is_none() {
+            return char_septets(ch);
+        }
+        let basic = super::national::locking_table(locking);
+        if basic.iter().enumerate().any(|(i, &c)| c == ch && i != ESC as usize) {
+            return Some(1);
+        }
+        let ext = super::national::single_table(single);
+        ext.iter().any(|&(_, c)| c == ch).then_some(2)
+    }
+
     /// Septets `s` takes in GSM 03.38 (extension characters count 2), or `None` if some
     /// character cannot be encoded. Use it for segment limits (160 / 153 / 152 septets, facts §6.4).
     pub fn septet_len(s: &str) -> Option<usize> {
