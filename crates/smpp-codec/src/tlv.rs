@@ -344,7 +344,7 @@ impl TlvValue {
             }
             TlvFormat::Text => {
                 let end = value.iter().position(|&b| b == 0).unwrap_or(len);
-                TlvValue::Text(COctetString(value.slice(..end)))
+                TlvValue::Text(COctetString::from_wire(value.slice(..end)))
             }
             TlvFormat::Octets => TlvValue::Octets(value.clone()),
             TlvFormat::NetworkErrorCode => TlvValue::NetworkErrorCode {
@@ -402,7 +402,7 @@ impl TlvValue {
             TlvValue::U16(x) => v.extend_from_slice(&x.to_be_bytes()),
             TlvValue::U32(x) => v.extend_from_slice(&x.to_be_bytes()),
             TlvValue::Text(t) => {
-                v.extend_from_slice(t.wire_content());
+                v.extend_from_slice(t.as_bytes());
                 v.push(0);
             }
             TlvValue::Octets(b) => v.extend_from_slice(b),
@@ -689,7 +689,7 @@ impl Tlvs {
     pub fn receipted_message_id(&self) -> Option<COctetString> {
         let v = self.get(tags::RECEIPTED_MESSAGE_ID)?;
         let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-        Some(COctetString(v.slice(..end)))
+        Some(COctetString::from_wire(v.slice(..end)))
     }
 
     /// `message_state` (0x0427, SMPP 3.4 §5.3.2.35; values §5.2.28: 1 ENROUTE … 8 REJECTED).

@@ -1,12 +1,11 @@
 //! Bind family: `bind_transmitter`, `bind_receiver`, `bind_transceiver` and their responses
 //! (SMPP 3.4 §4.1).
 
-use bytes::{BufMut, BytesMut};
 
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, Reader};
+use crate::wire::{max, Reader, Writer};
 
 /// Body of `bind_transmitter` (§4.1.1), `bind_receiver` (§4.1.3) and `bind_transceiver`
 /// (§4.1.5); the three are identical on the wire.
@@ -69,14 +68,12 @@ impl Body for Bind {
             + self.address_range.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        put_cstr(dst, &self.password);
-        put_cstr(dst, &self.system_type);
-        dst.put_u8(self.interface_version);
-        dst.put_u8(self.addr_ton);
-        dst.put_u8(self.addr_npi);
-        put_cstr(dst, &self.address_range);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.cstr(&self.password);
+        dst.cstr(&self.system_type);
+        dst.u8(self.interface_version);
+        dst.address(self.addr_ton, self.addr_npi, &self.address_range);
     }
 }
 
@@ -116,9 +113,9 @@ impl Body for BindResp {
         self.system_id.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -148,8 +145,8 @@ impl Body for Outbind {
         self.system_id.wire_len() + self.password.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        put_cstr(dst, &self.password);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.cstr(&self.password);
     }
 }

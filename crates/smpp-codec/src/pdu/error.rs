@@ -74,8 +74,11 @@ impl Default for DecodeOptions {
 }
 
 impl DecodeOptions {
+    /// [`DecodeOptions::lenient`] as a constant.
+    pub const LENIENT: DecodeOptions = DecodeOptions::lenient();
+
     /// Everything lenient (the default), `interface_version` 0x34.
-    pub fn lenient() -> Self {
+    pub const fn lenient() -> Self {
         DecodeOptions {
             enforce_max_lengths: false,
             require_final_nul: false,
@@ -91,7 +94,7 @@ impl DecodeOptions {
     }
 
     /// Every check on, `interface_version` 0x34.
-    pub fn strict() -> Self {
+    pub const fn strict() -> Self {
         DecodeOptions {
             enforce_max_lengths: true,
             require_final_nul: true,

@@ -1,0 +1,4 @@
+//! Shared by the integration tests and the benchmarks.
+#![allow(dead_code)]
+
+pub(crate) mod fixtures;
