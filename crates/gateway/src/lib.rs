@@ -7,6 +7,7 @@
 //! - [`supervisor`]: peers at run time (apply a configuration, operators' overrides, SIGHUP).
 //! - [`peers`]: the server-bind and client-bind session handlers.
 //! - [`convert`]: PDU ⇄ core API message translation.
+//! - [`pdu_json`]: PDUs as JSON for `smppgw pdu decode` / `encode`.
 //! - [`handover`]: coalescing hand-over of messages, batched events.
 //! - [`admin`]: the admin API.
 //! - [`telemetry`]: metric names (the seed's) and logging.
@@ -17,6 +18,7 @@ pub mod app;
 pub mod config;
 pub mod convert;
 pub mod handover;
+pub mod pdu_json;
 pub mod peers;
 pub mod supervisor;
 pub mod telemetry;
