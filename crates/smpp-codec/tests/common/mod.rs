@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub(crate) mod fixtures;
+pub(crate) mod fuzz_check;
