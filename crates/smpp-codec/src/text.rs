@@ -446,8 +446,10 @@ pub fn choose(s: &str) -> (u8, Vec<u8>) {
 
 /// Like [`decode`], with the national language shift tables a UDH selected (IEI 0x24 `single`,
 /// IEI 0x25 `locking`, language identifiers of [`national`]; read them with
-/// [`crate::udh::national_language_shifts`]). The shifts apply only to the GSM codings (0x00,
-/// 0xF0–0xF3); other codings decode as [`decode`] does.
+/// [`crate::udh::national_language_shifts`]). The shifts apply to the GSM codings (0x00,
+/// 0xF0–0xF3), and to IA5 (0x01) when a shift is given: the shift elements exist only for GSM
+/// 7-bit text, and some implementations (the Node `smpp` package) label such text 0x01. Other
+/// codings decode as [`decode`] does.
 ///
 /// # Errors
 /// As [`decode`].
@@ -457,7 +459,8 @@ pub fn decode_with_shift(
     single: Option<u8>,
     locking: Option<u8>,
 ) -> Result<String, TextError> {
-    if is_gsm_coding(data_coding) {
+    let shifted = single.is_some() || locking.is_some();
+    if is_gsm_coding(data_coding) || (shifted && data_coding == data_coding::IA5) {
         Ok(gsm7::decode_unpacked_with_shift(bytes, single, locking))
     } else {
         decode(data_coding, bytes)
@@ -709,8 +712,11 @@ mod tests {
         let s = "Não há ações";
         let b = gsm7::encode_unpacked_with_shift(s, Some(3), Some(3)).unwrap();
         assert_eq!(gsm7::decode_unpacked_with_shift(&b, Some(3), Some(3)), s);
-        // Shifts do not touch other codings.
+        // Shifts do not touch other codings, but IA5 with a shift is GSM (Node smpp writes it).
         assert_eq!(decode_with_shift(8, &[0, 0x41], Some(3), Some(3)).unwrap(), "A");
+        assert_eq!(decode_with_shift(3, &[0x7B], None, Some(3)).unwrap(), "{");
+        assert_eq!(decode_with_shift(1, &[0x7B], None, Some(3)).unwrap(), "ã");
+        assert_eq!(decode_with_shift(1, &[0x7B], None, None).unwrap(), "{");
     }
 
     #[test]
