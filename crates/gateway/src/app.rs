@@ -460,7 +460,8 @@ fn unsendable(gw: &Gateway, name: &str, labels: &BindLabels, m: &OutboundMessage
 }
 
 async fn submit_one(gw: &Gateway, name: &str, handle: &ClientHandle, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, false) {
+    let settings = gw.config().binds.iter().find(|b| b.name == name).map(|b| b.text_settings()).unwrap_or_default();
+    let pdu = match convert::pdu_from_outbound_with(&m, false, &settings) {
         Ok(p) => p,
         Err(why) => return unsendable(gw, name, labels, &m, why),
     };
@@ -520,7 +521,8 @@ where
 pub const MAX_THROTTLE_RESENDS: u32 = 5;
 
 async fn deliver_one(gw: &Gateway, name: &str, labels: &BindLabels, m: OutboundMessage) {
-    let pdu = match convert::pdu_from_outbound(&m, true) {
+    let settings = gw.config().server_binds.iter().find(|b| b.name == name).map(|b| b.text_settings()).unwrap_or_default();
+    let pdu = match convert::pdu_from_outbound_with(&m, true, &settings) {
         Ok(p) => p,
         Err(why) => return unsendable(gw, name, labels, &m, why),
     };
