@@ -135,7 +135,7 @@ fn plan(engine: &Engine, ci: usize, input: Input) -> Result<SendPlan, ApiError> 
     if input.text.trim().is_empty() {
         return Err(ApiError::bad("text must not be empty", input.text_field));
     }
-    let segments = parts::split(&input.text);
+    let segments = parts::split(&input.text).map_err(|e| ApiError::bad(e.to_string(), input.text_field))?;
     if segments.count() > engine.max_segments as usize {
         return Err(ApiError::bad(
             format!(

@@ -435,66 +435,106 @@ pub fn split(
 /// [`TextError::TooLong`] when the text needs more than 255 parts or, for
 /// [`SplitMethod::MessagePayload`], more than 65535 octets.
 pub fn split_with(text: &str, opts: &SplitOptions) -> Result<Vec<Part>, TextError> {
-    let candidate = plan(text, opts)?;
-    let (chunks, cap) = candidate.layout(opts.method);
-    let shift_ie = candidate.shift.udh_elements();
-    let data_coding = candidate.data_coding;
-    if chunks.len() == 1 {
-        let encoded = encode_chunk(&candidate, text, opts.default_alphabet)?;
-        let fits_one = candidate.units() <= candidate.alphabet().capacity(udh_octets(shift_ie.len()));
-        if !fits_one {
-            // MessagePayload: the whole text in one TLV.
-            if encoded.len() > MAX_PAYLOAD {
-                return Err(TextError::TooLong {
-                    len: encoded.len(),
-                    max: MAX_PAYLOAD,
-                });
+    Ok(chunk(text, opts)?.parts(opts.reference))
+}
+
+/// One segment's share of a text: its characters and their encoded octets (no UDH).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// The characters this segment carries.
+    pub text: String,
+    /// Their octets in the chosen alphabet, without any UDH.
+    pub user_data: Bytes,
+}
+
+/// A text cut into segments once, to be numbered later with any number of references (one per
+/// recipient): see [`chunk`] and [`Chunks::part`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunks {
+    data_coding: u8,
+    shift: NationalShift,
+    method: SplitMethod,
+    /// The text fits one SMS (no concatenation).
+    single: bool,
+    chunks: Vec<Chunk>,
+}
+
+impl Chunks {
+    /// Number of parts (1 when the text fits one SMS or goes whole in `message_payload`).
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Never `true`: even the empty text is one part.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// The `data_coding` of every part.
+    pub fn data_coding(&self) -> u8 {
+        self.data_coding
+    }
+
+    /// The national language tables used (GSM only).
+    pub fn shift(&self) -> NationalShift {
+        self.shift
+    }
+
+    /// The segments' characters and octets, in order.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// Part `index` (0-based) of the message numbered `reference` (its low 8 bits with
+    /// [`SplitMethod::Udh8`]): UDH or SAR TLVs per the method, the national shift elements in the
+    /// UDH, or the whole text in `message_payload`.
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    pub fn part(&self, index: usize, reference: u16) -> Part {
+        let body = &self.chunks[index].user_data;
+        let shift_ie = self.shift.udh_elements();
+        let data_coding = self.data_coding;
+        if self.chunks.len() == 1 {
+            if !self.single {
+                // MessagePayload: the whole text in one TLV.
+                let mut tlvs = Tlvs::new();
+                tlvs.push(tags::MESSAGE_PAYLOAD, body);
+                return Part {
+                    data_coding,
+                    esm_class_bits: 0,
+                    short_message: Bytes::new(),
+                    tlvs,
+                };
             }
-            let mut tlvs = Tlvs::new();
-            tlvs.push(tags::MESSAGE_PAYLOAD, &encoded);
-            return Ok(vec![Part {
-                data_coding,
-                esm_class_bits: 0,
-                short_message: Bytes::new(),
-                tlvs,
-            }]);
-        }
-        let (esm_class_bits, short_message) = if shift_ie.is_empty() {
-            (0, encoded)
-        } else {
-            let mut v = Vec::with_capacity(1 + shift_ie.len() + encoded.len());
+            if shift_ie.is_empty() {
+                return Part {
+                    data_coding,
+                    esm_class_bits: 0,
+                    short_message: body.clone(),
+                    tlvs: Tlvs::new(),
+                };
+            }
+            let mut v = Vec::with_capacity(1 + shift_ie.len() + body.len());
             v.push(shift_ie.len() as u8);
             v.extend_from_slice(&shift_ie);
-            v.extend_from_slice(&encoded);
-            (UDHI, v)
-        };
-        return Ok(vec![Part {
-            data_coding,
-            esm_class_bits,
-            short_message: Bytes::from(short_message),
-            tlvs: Tlvs::new(),
-        }]);
-    }
-    let total = u8::try_from(chunks.len()).map_err(|_| TextError::TooLong {
-        len: candidate.units(),
-        max: 255 * cap,
-    })?;
-    let mut parts = Vec::with_capacity(chunks.len());
-    let mut rest = text;
-    for (i, &n) in chunks.iter().enumerate() {
-        let end = rest.char_indices().nth(n).map_or(rest.len(), |(b, _)| b);
-        let (chunk, tail) = rest.split_at(end);
-        rest = tail;
-        let body = encode_chunk(&candidate, chunk, opts.default_alphabet)?;
+            v.extend_from_slice(body);
+            return Part {
+                data_coding,
+                esm_class_bits: UDHI,
+                short_message: Bytes::from(v),
+                tlvs: Tlvs::new(),
+            };
+        }
         let info = udh::ConcatInfo {
-            reference: opts.reference,
-            total,
-            seqnum: i as u8 + 1,
+            reference,
+            total: self.chunks.len() as u8,
+            seqnum: index as u8 + 1,
         };
         let mut tlvs = Tlvs::new();
-        let (esm_class_bits, short_message) = match opts.method {
+        let (esm_class_bits, short_message) = match self.method {
             SplitMethod::Udh8 | SplitMethod::Udh16 => {
-                let concat: &[u8] = if opts.method == SplitMethod::Udh8 {
+                let concat: &[u8] = if self.method == SplitMethod::Udh8 {
                     &info.udh_8bit()[1..]
                 } else {
                     &info.udh_16bit()[1..]
@@ -503,24 +543,83 @@ pub fn split_with(text: &str, opts: &SplitOptions) -> Result<Vec<Part>, TextErro
                 v.push((concat.len() + shift_ie.len()) as u8);
                 v.extend_from_slice(concat);
                 v.extend_from_slice(&shift_ie);
-                v.extend_from_slice(&body);
-                (UDHI, v)
+                v.extend_from_slice(body);
+                (UDHI, Bytes::from(v))
             }
             SplitMethod::Sar | SplitMethod::MessagePayload => {
-                tlvs.push(tags::SAR_MSG_REF_NUM, &opts.reference.to_be_bytes());
-                tlvs.push(tags::SAR_TOTAL_SEGMENTS, &[total]);
+                tlvs.push(tags::SAR_MSG_REF_NUM, &reference.to_be_bytes());
+                tlvs.push(tags::SAR_TOTAL_SEGMENTS, &[info.total]);
                 tlvs.push(tags::SAR_SEGMENT_SEQNUM, &[info.seqnum]);
-                (0, body)
+                (0, body.clone())
             }
         };
-        parts.push(Part {
+        Part {
             data_coding,
             esm_class_bits,
-            short_message: Bytes::from(short_message),
+            short_message,
             tlvs,
+        }
+    }
+
+    /// Every part of the message numbered `reference`.
+    pub fn parts(&self, reference: u16) -> Vec<Part> {
+        (0..self.len()).map(|i| self.part(i, reference)).collect()
+    }
+}
+
+/// Encodes and cuts `text` under a bind's settings (as [`split_with`], which is `chunk` then
+/// [`Chunks::parts`]); `opts.reference` is not used: each [`Chunks::part`] call gives its own.
+///
+/// # Errors
+/// As [`split_with`].
+pub fn chunk(text: &str, opts: &SplitOptions) -> Result<Chunks, TextError> {
+    let candidate = plan(text, opts)?;
+    let (counts, cap) = candidate.layout(opts.method);
+    let shift_ie = candidate.shift.udh_elements().len();
+    let single = candidate.units() <= candidate.alphabet().capacity(udh_octets(shift_ie));
+    if counts.len() == 1 {
+        let encoded = encode_chunk(&candidate, text, opts.default_alphabet)?;
+        if !single && encoded.len() > MAX_PAYLOAD {
+            return Err(TextError::TooLong {
+                len: encoded.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        return Ok(Chunks {
+            data_coding: candidate.data_coding,
+            shift: candidate.shift,
+            method: opts.method,
+            single,
+            chunks: vec![Chunk {
+                text: text.to_string(),
+                user_data: Bytes::from(encoded),
+            }],
         });
     }
-    Ok(parts)
+    if counts.len() > 255 {
+        return Err(TextError::TooLong {
+            len: candidate.units(),
+            max: 255 * cap,
+        });
+    }
+    let mut chunks = Vec::with_capacity(counts.len());
+    let mut rest = text;
+    for &n in &counts {
+        let end = rest.char_indices().nth(n).map_or(rest.len(), |(b, _)| b);
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        chunks.push(Chunk {
+            text: piece.to_string(),
+            user_data: Bytes::from(encode_chunk(&candidate, piece, opts.default_alphabet)?),
+        });
+    }
+    Ok(Chunks {
+        data_coding: candidate.data_coding,
+        shift: candidate.shift,
+        method: opts.method,
+        single: false,
+        chunks,
+    })
 }
 
 /// One inbound part as the reassembler reads it: the fields of a `deliver_sm`, `submit_sm` or
@@ -1325,6 +1424,26 @@ mod tests {
         assert_eq!(parts[0].short_message.len(), 6 + 153);
         // The same on a GSM bind: é is septet 0x05.
         assert_eq!(&split_with("é", &SplitOptions::default()).unwrap()[0].short_message[..], &[0x05]);
+    }
+
+    #[test]
+    fn chunk_once_number_per_recipient() {
+        let text = format!("{}€{}", gsm(152), gsm(10));
+        let c = chunk(&text, &SplitOptions::default()).unwrap();
+        assert_eq!((c.len(), c.data_coding()), (2, 0));
+        assert_eq!(c.chunks()[0].text, gsm(152));
+        assert!(c.chunks()[1].text.starts_with('€'));
+        assert_eq!(&c.chunks()[1].user_data[..2], &[0x1B, 0x65]);
+        let a = c.parts(7);
+        let b = c.parts(8);
+        assert_eq!(&a[1].short_message[..6], &[5, 0, 3, 7, 2, 2]);
+        assert_eq!(&b[1].short_message[..6], &[5, 0, 3, 8, 2, 2]);
+        assert_eq!(a, split(&text, None, SplitMethod::Udh8, 7).unwrap());
+        // One SMS: no UDH whatever the reference.
+        let one = chunk("hi", &SplitOptions::default()).unwrap();
+        assert_eq!(one.part(0, 99).short_message, Bytes::from_static(b"hi"));
+        assert_eq!(one.part(0, 99).esm_class_bits, 0);
+        assert!(!one.is_empty());
     }
 
     #[test]
