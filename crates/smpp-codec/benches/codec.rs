@@ -11,7 +11,10 @@
 //! dropped, outside the timed part (`iter_batched`), which favours it. Encoders produce the PDU in
 //! a new buffer: smppgw `Frame::to_bytes`, rusmpp `CommandCodec::encode` into a fresh `BytesMut`,
 //! smpp34 `encode()` → `Vec` (its `encode(self)` consumes the value, so the clone it needs is
-//! made outside the timed part). `tests/diff_crates.rs` proves that all of them
+//! made outside the timed part). A third group, `encode_into_write_buffer`, measures what a
+//! session pays per PDU: appended to the connection's reused write buffer (smppgw's
+//! `Frame::encode` as `SmppCodec` does, rusmpp's `CommandCodec`; smpp34, which has no such API,
+//! copies its `Vec`). `tests/diff_crates.rs` proves that all of them
 //! decode these fixtures to the same values and re-encode the same bytes.
 //!
 //! Run: `cargo bench -p smpp-codec --bench codec`; the table in `docs/performance.md` ("Codec")
@@ -115,6 +118,41 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("smpp34", |b| {
             b.iter_batched(|| smpp34_value.clone(), |v| black_box(v).encode(), BatchSize::SmallInput)
+        });
+        g.finish();
+
+        // What a session pays to put the PDU on the wire: appended to the connection's write
+        // buffer (reused, as tokio_util's Framed does). smpp34 has no such API: its client
+        // writes the Vec that encode() returns, copied here into the same kind of buffer.
+        let mut g = c.benchmark_group(format!("encode_into_write_buffer/{name}"));
+        g.bench_function("smppgw", |b| {
+            let mut buf = BytesMut::with_capacity(4096);
+            b.iter(|| {
+                buf.clear();
+                black_box(&frame).encode(&mut buf);
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("rusmpp", |b| {
+            let mut codec = rusmpp::tokio_codec::CommandCodec::new();
+            let mut buf = BytesMut::with_capacity(4096);
+            b.iter(|| {
+                buf.clear();
+                codec.encode(black_box(&rusmpp_value), &mut buf).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("smpp34", |b| {
+            let mut buf = BytesMut::with_capacity(4096);
+            b.iter_batched(
+                || smpp34_value.clone(),
+                |v| {
+                    buf.clear();
+                    buf.extend_from_slice(&black_box(v).encode());
+                    black_box(buf.len())
+                },
+                BatchSize::SmallInput,
+            )
         });
         g.finish();
     }

@@ -4,8 +4,8 @@
 //! `cargo bench -p smpp-codec --bench instructions --no-run`, then for each operation:
 //! `valgrind --tool=callgrind --callgrind-out-file=OUT target/release/deps/instructions-* OP N`
 //! and divide the total by N (minus the run with N = 0, the fixed cost of the program).
-//! `OP` is `<decode|encode>/<fixture>/<smppgw|rusmpp|rusmpp-core_borrowed|smpp34>`, fixtures as
-//! in `benches/codec.rs`. `scripts/codec-instructions.sh` does all of it and prints the table.
+//! `OP` is `<decode|encode|encode_buf>/<fixture>/<smppgw|rusmpp|rusmpp-core_borrowed|smpp34>`,
+//! fixtures as in `benches/codec.rs`. `scripts/codec-instructions.sh` does all of it and prints the table.
 
 use std::hint::black_box;
 
@@ -118,7 +118,33 @@ fn main() {
                 drop(black_box(smpp34_encode(name, black_box(&bytes))));
             }
         }
-        ("encode", "smpp34-decode") => {
+        ("encode_buf", "smppgw") => {
+            let mut buf = BytesMut::with_capacity(4096);
+            for _ in 0..n {
+                buf.clear();
+                black_box(&frame).encode(&mut buf);
+                black_box(buf.len());
+            }
+        }
+        ("encode_buf", "rusmpp") => {
+            let mut codec = rusmpp::tokio_codec::CommandCodec::new();
+            let value = rusmpp::Command::decode(&mut BytesMut::from(&bytes[4..]), body_len).unwrap().0;
+            let mut buf = BytesMut::with_capacity(4096);
+            for _ in 0..n {
+                buf.clear();
+                codec.encode(black_box(&value), &mut buf).unwrap();
+                black_box(buf.len());
+            }
+        }
+        ("encode_buf", "smpp34") => {
+            let mut buf = BytesMut::with_capacity(4096);
+            for _ in 0..n {
+                buf.clear();
+                buf.extend_from_slice(&smpp34_encode(name, black_box(&bytes)));
+                black_box(buf.len());
+            }
+        }
+        ("encode", "smpp34-decode") | ("encode_buf", "smpp34-decode") => {
             for _ in 0..n {
                 smpp34_decode(name, black_box(&bytes));
             }

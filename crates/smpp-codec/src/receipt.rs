@@ -618,7 +618,8 @@ mod tests {
     #[test]
     fn carrier_variations() {
         // Every variation of issue 3 §9 in one table: (text, id, stat, message_state, err, text).
-        let cases: &[(&str, &str, &str, Option<u8>, &str, &str)] = &[
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<u8>, &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
             ("id:1234567890 sub:001 dlvrd:001 submit date:2401311200 done date:2401311201 stat:DELIVRD err:000 Text:hi", "1234567890", "DELIVRD", Some(2), "000", "hi"),
             ("id:0000012345 sub:001 dlvrd:000 submit date:2401311200 done date:2401311201 stat:UNDELIV err:001 text:x", "0000012345", "UNDELIV", Some(5), "001", "x"),
             ("id:A1B2C3D4E5 stat:delivrd err:0", "A1B2C3D4E5", "delivrd", Some(2), "0", ""),

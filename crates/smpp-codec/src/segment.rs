@@ -740,9 +740,11 @@ pub struct Reassembler<T = ()> {
     bytes: usize,
 }
 
-/// Concatenation of one inbound part: kind, reference, total, seqnum; its user data; and the
-/// national tables its UDH selects.
-fn concat_of<'a>(part: &InboundPart<'a>) -> (Option<(ConcatKind, u16, u8, u8)>, UserData<'a>, NationalShift) {
+/// Concatenation of one part: kind, reference, total, seqnum.
+type Concat = (ConcatKind, u16, u8, u8);
+
+/// Concatenation of one inbound part; its user data; and the national tables its UDH selects.
+fn concat_of<'a>(part: &InboundPart<'a>) -> (Option<Concat>, UserData<'a>, NationalShift) {
     let sm = part.short_message;
     let payload = part.tlvs.message_payload();
     // UDHI applies to whichever field carries the user data.

@@ -296,6 +296,22 @@ impl Pdu {
         }
     }
 
+    /// `true` for the PDUs that are only a header (no body at all).
+    #[inline]
+    pub fn is_header_only(&self) -> bool {
+        matches!(
+            self,
+            Pdu::Unbind
+                | Pdu::UnbindResp
+                | Pdu::EnquireLink
+                | Pdu::EnquireLinkResp
+                | Pdu::GenericNack
+                | Pdu::CancelSmResp
+                | Pdu::ReplaceSmResp
+                | Pdu::CancelBroadcastSmResp
+        )
+    }
+
     /// The header-only PDU with `command_id`, `None` for PDUs with a body.
     #[inline]
     fn header_only(command_id: u32) -> Option<Pdu> {
@@ -555,10 +571,10 @@ impl Frame {
 
     /// The encoded PDU in a buffer of exactly [`Frame::encoded_len`] octets.
     pub fn to_bytes(&self) -> Bytes {
-        let len = self.encoded_len();
-        if len == HEADER_LEN {
-            return Bytes::copy_from_slice(&self.header(len));
+        if self.pdu.is_header_only() {
+            return Bytes::copy_from_slice(&self.header(HEADER_LEN));
         }
+        let len = self.encoded_len();
         let mut dst = BytesMut::with_capacity(len);
         self.encode_len(len, &mut dst);
         dst.freeze()
