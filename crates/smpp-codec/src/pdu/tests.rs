@@ -1445,3 +1445,23 @@ fn enquire_link_before_bind_is_a_session_decision() {
     assert_eq!(DecodeOptions::for_mode(true), strict);
     assert_eq!(DecodeOptions::for_mode(false), lenient);
 }
+
+#[test]
+fn alphanumeric_sender_with_at_sign_keeps_its_c_string() {
+    // '@' is septet 0x00 in GSM 03.38: a C-Octet String is never GSM-encoded, so "Info@Home"
+    // travels as 0x40 and its NUL is the real end of the field (issue 3 §6).
+    let sm = SubmitSm {
+        source_addr_ton: 5,
+        source_addr: "Info@Home".into(),
+        destination_addr: "447700900123".into(),
+        ..SubmitSm::default()
+    };
+    let bytes = Frame::new(1, Pdu::SubmitSm(sm.clone())).to_bytes();
+    let body = &bytes[16..];
+    assert_eq!(&body[3..13], b"Info@Home\0");
+    let Pdu::SubmitSm(back) = Frame::decode(bytes).unwrap().pdu else {
+        panic!("submit_sm")
+    };
+    assert_eq!(back.source_addr, "Info@Home");
+    assert_eq!(back.destination_addr, "447700900123");
+}
