@@ -47,17 +47,24 @@ impl Default for Bind {
 
 impl Body for Bind {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind> {
-        let b = Bind {
-            system_id: r.cstr(Field::SystemId, max::SYSTEM_ID)?,
-            password: r.cstr(Field::Password, max::PASSWORD)?,
-            system_type: r.cstr(Field::SystemType, max::SYSTEM_TYPE)?,
-            interface_version: r.u8(Field::InterfaceVersion)?,
-            addr_ton: r.u8(Field::AddrTon)?,
-            addr_npi: r.u8(Field::AddrNpi)?,
-            address_range: r.cstr_last(Field::AddressRange, max::ADDRESS_RANGE)?,
-        };
+        let system_id = r.cstr(Field::SystemId, max::SYSTEM_ID)?;
+        let password = r.cstr(Field::Password, max::PASSWORD)?;
+        let system_type = r.cstr(Field::SystemType, max::SYSTEM_TYPE)?;
+        let interface_version = r.u8(Field::InterfaceVersion)?;
+        let addr_ton = r.u8(Field::AddrTon)?;
+        let addr_npi = r.u8(Field::AddrNpi)?;
+        let address_range = r.cstr_last(Field::AddressRange, max::ADDRESS_RANGE)?;
+        // Checked before the value is built, so it is built in the return slot.
         r.finish()?;
-        Ok(b)
+        Ok(Bind {
+            system_id,
+            password,
+            system_type,
+            interface_version,
+            addr_ton,
+            addr_npi,
+            address_range,
+        })
     }
 
     fn encoded_len(&self) -> usize {
