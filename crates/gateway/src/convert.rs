@@ -456,25 +456,7 @@ mod tests {
 
     #[test]
     fn long_payload_goes_into_message_payload() {
-        let m = OutboundMessage {
-            id: "1".into(),
-            kind: Direction::Mt,
-            service_type: String::new(),
-            source: Address { addr: "A".into(), ton: 5, npi: 0 },
-            destination: Address { addr: "336".into(), ton: 1, npi: 1 },
-            esm_class: 0,
-            protocol_id: 0,
-            priority_flag: 0,
-            schedule_delivery_time: String::new(),
-            validity_period: String::new(),
-            registered_delivery: 1,
-            data_coding: 0,
-            payload: Base64Bytes(vec![b'a'; 300]),
-            text: None,
-            tlvs: vec![],
-            lease_until_ms: 0,
-            attempts: 0,
-        };
+        let m = outbound(None, vec![b'a'; 300], 0, vec![]);
         let sm = sm_from_outbound(&m, false).unwrap();
         assert!(sm.short_message.is_empty());
         assert_eq!(sm.tlvs.message_payload().unwrap().len(), 300);

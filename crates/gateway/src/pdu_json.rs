@@ -297,16 +297,35 @@ impl Obj {
         self.0.push((k.to_string(), cstr_json(c)));
         self
     }
+    /// An address triple under its spec names (see [`Addr`]).
+    fn addr(&mut self, which: Addr, ton: u8, npi: u8, addr: &COctetString) -> &mut Self {
+        let [t, n, a] = which.names();
+        self.put(t, ton).put(n, npi).s(a, addr)
+    }
+}
+
+/// The three address triples of SMPP bodies (TON, NPI, address), by their spec field names.
+#[derive(Clone, Copy)]
+enum Addr {
+    Source,
+    Dest,
+    Esme,
+}
+
+impl Addr {
+    fn names(self) -> [&'static str; 3] {
+        match self {
+            Addr::Source => ["source_addr_ton", "source_addr_npi", "source_addr"],
+            Addr::Dest => ["dest_addr_ton", "dest_addr_npi", "destination_addr"],
+            Addr::Esme => ["esme_addr_ton", "esme_addr_npi", "esme_addr"],
+        }
+    }
 }
 
 fn sm_json(o: &mut Obj, sm: &SubmitSm, opts: &JsonOptions) {
     o.s("service_type", &sm.service_type)
-        .put("source_addr_ton", sm.source_addr_ton)
-        .put("source_addr_npi", sm.source_addr_npi)
-        .s("source_addr", &sm.source_addr)
-        .put("dest_addr_ton", sm.dest_addr_ton)
-        .put("dest_addr_npi", sm.dest_addr_npi)
-        .s("destination_addr", &sm.destination_addr);
+        .addr(Addr::Source, sm.source_addr_ton, sm.source_addr_npi, &sm.source_addr)
+        .addr(Addr::Dest, sm.dest_addr_ton, sm.dest_addr_npi, &sm.destination_addr);
     message_tail_json(
         o,
         sm.esm_class,
@@ -390,12 +409,8 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
         }
         Pdu::DataSm(d) => {
             o.s("service_type", &d.service_type)
-                .put("source_addr_ton", d.source_addr_ton)
-                .put("source_addr_npi", d.source_addr_npi)
-                .s("source_addr", &d.source_addr)
-                .put("dest_addr_ton", d.dest_addr_ton)
-                .put("dest_addr_npi", d.dest_addr_npi)
-                .s("destination_addr", &d.destination_addr)
+                .addr(Addr::Source, d.source_addr_ton, d.source_addr_npi, &d.source_addr)
+                .addr(Addr::Dest, d.dest_addr_ton, d.dest_addr_npi, &d.destination_addr)
                 .put("esm_class", d.esm_class)
                 .put("registered_delivery", d.registered_delivery)
                 .put("data_coding", d.data_coding)
@@ -403,9 +418,7 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
         }
         Pdu::SubmitMulti(m) => {
             o.s("service_type", &m.service_type)
-                .put("source_addr_ton", m.source_addr_ton)
-                .put("source_addr_npi", m.source_addr_npi)
-                .s("source_addr", &m.source_addr)
+                .addr(Addr::Source, m.source_addr_ton, m.source_addr_npi, &m.source_addr)
                 .put("number_of_dests", m.dest_addresses.len())
                 .put(
                     "dest_address",
@@ -456,7 +469,7 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::QuerySm(q) => {
-            o.s("message_id", &q.message_id).put("source_addr_ton", q.source_addr_ton).put("source_addr_npi", q.source_addr_npi).s("source_addr", &q.source_addr);
+            o.s("message_id", &q.message_id).addr(Addr::Source, q.source_addr_ton, q.source_addr_npi, &q.source_addr);
         }
         Pdu::QuerySmResp(q) => {
             o.s("message_id", &q.message_id).s("final_date", &q.final_date).put("message_state", q.message_state).put("error_code", q.error_code);
@@ -464,18 +477,12 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
         Pdu::CancelSm(c) => {
             o.s("service_type", &c.service_type)
                 .s("message_id", &c.message_id)
-                .put("source_addr_ton", c.source_addr_ton)
-                .put("source_addr_npi", c.source_addr_npi)
-                .s("source_addr", &c.source_addr)
-                .put("dest_addr_ton", c.dest_addr_ton)
-                .put("dest_addr_npi", c.dest_addr_npi)
-                .s("destination_addr", &c.destination_addr);
+                .addr(Addr::Source, c.source_addr_ton, c.source_addr_npi, &c.source_addr)
+                .addr(Addr::Dest, c.dest_addr_ton, c.dest_addr_npi, &c.destination_addr);
         }
         Pdu::ReplaceSm(r) => {
             o.s("message_id", &r.message_id)
-                .put("source_addr_ton", r.source_addr_ton)
-                .put("source_addr_npi", r.source_addr_npi)
-                .s("source_addr", &r.source_addr)
+                .addr(Addr::Source, r.source_addr_ton, r.source_addr_npi, &r.source_addr)
                 .s("schedule_delivery_time", &r.schedule_delivery_time)
                 .s("validity_period", &r.validity_period)
                 .put("registered_delivery", r.registered_delivery)
@@ -485,19 +492,13 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::AlertNotification(a) => {
-            o.put("source_addr_ton", a.source_addr_ton)
-                .put("source_addr_npi", a.source_addr_npi)
-                .s("source_addr", &a.source_addr)
-                .put("esme_addr_ton", a.esme_addr_ton)
-                .put("esme_addr_npi", a.esme_addr_npi)
-                .s("esme_addr", &a.esme_addr)
+            o.addr(Addr::Source, a.source_addr_ton, a.source_addr_npi, &a.source_addr)
+                .addr(Addr::Esme, a.esme_addr_ton, a.esme_addr_npi, &a.esme_addr)
                 .put("tlvs", tlvs_json(&a.tlvs, 0, 0, opts));
         }
         Pdu::BroadcastSm(b) => {
             o.s("service_type", &b.service_type)
-                .put("source_addr_ton", b.source_addr_ton)
-                .put("source_addr_npi", b.source_addr_npi)
-                .s("source_addr", &b.source_addr)
+                .addr(Addr::Source, b.source_addr_ton, b.source_addr_npi, &b.source_addr)
                 .s("message_id", &b.message_id)
                 .put("priority_flag", b.priority_flag)
                 .s("schedule_delivery_time", &b.schedule_delivery_time)
@@ -512,17 +513,13 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
         }
         Pdu::QueryBroadcastSm(q) => {
             o.s("message_id", &q.message_id)
-                .put("source_addr_ton", q.source_addr_ton)
-                .put("source_addr_npi", q.source_addr_npi)
-                .s("source_addr", &q.source_addr)
+                .addr(Addr::Source, q.source_addr_ton, q.source_addr_npi, &q.source_addr)
                 .put("tlvs", tlvs_json(&q.tlvs, 0, 0, opts));
         }
         Pdu::CancelBroadcastSm(c) => {
             o.s("service_type", &c.service_type)
                 .s("message_id", &c.message_id)
-                .put("source_addr_ton", c.source_addr_ton)
-                .put("source_addr_npi", c.source_addr_npi)
-                .s("source_addr", &c.source_addr)
+                .addr(Addr::Source, c.source_addr_ton, c.source_addr_npi, &c.source_addr)
                 .put("tlvs", tlvs_json(&c.tlvs, 0, 0, opts));
         }
     }
