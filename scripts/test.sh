@@ -6,10 +6,11 @@
 #   1. a Python venv at tests/interop/.venv with tests/interop/requirements.txt (smpplib, pytest…)
 #   2. `npm ci` in tests/interop/node (the Node `smpp` carrier SMSC)
 #   3. cargo build --workspace --bins
-#   4. cargo test --workspace
+#   4. cargo test --workspace, then a bounded cargo-fuzz run of the codec (FUZZ_SECONDS, 60)
 #   5. pytest -q tests/interop, against target/debug/smppgw
 # It exits non-zero when anything fails: at once when an install or the build fails, after the
-# interoperability tests when `cargo test` fails. A pytest run that collects no test fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test).
+# interoperability tests when `cargo test` fails. A pytest run that collects no test fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test),
+# FUZZ_SECONDS (length of the fuzz run, 0 skips it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -128,6 +129,32 @@ FAILED_STEPS=()
 step "cargo test --workspace"
 if ! cargo test --workspace; then
   FAILED_STEPS+=("cargo test --workspace")
+fi
+
+# ---- 4b. bounded fuzzing of the codec's decoder ------------------------------------------------
+# crates/smpp-codec/fuzz/README.md: nightly + AddressSanitizer when a nightly toolchain exists,
+# else stable with RUSTC_BOOTSTRAP=1 and no sanitizer. New inputs go to a temporary directory; a
+# crash leaves its input in crates/smpp-codec/fuzz/artifacts/. FUZZ_SECONDS=0 skips this step.
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  step "cargo fuzz run decode for ${FUZZ_SECONDS}s (codec decoder, corpus crates/smpp-codec/fuzz/corpus/decode)"
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2 || FAILED_STEPS+=("cargo install cargo-fuzz")
+  fi
+  if command -v cargo-fuzz >/dev/null 2>&1; then
+    fuzz_new="$(mktemp -d)"
+    if rustup run nightly rustc --version >/dev/null 2>&1; then
+      fuzz_cmd=(cargo +nightly fuzz run decode)
+    else
+      echo "no nightly toolchain: fuzzing on stable (RUSTC_BOOTSTRAP=1, --sanitizer none)"
+      fuzz_cmd=(env RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none decode)
+    fi
+    if ! (cd crates/smpp-codec && "${fuzz_cmd[@]}" "$fuzz_new" fuzz/corpus/decode -- \
+        -max_total_time="$FUZZ_SECONDS" -max_len=4096 -rss_limit_mb=1024 -print_final_stats=1); then
+      FAILED_STEPS+=("cargo fuzz run decode (finding in crates/smpp-codec/fuzz/artifacts/decode)")
+    fi
+    rm -rf "$fuzz_new"
+  fi
 fi
 
 # ---- 5. interoperability tests ---------------------------------------------------------------

@@ -795,7 +795,7 @@ impl Engine {
             let mut parts = Vec::with_capacity(total);
             for index in 0..total {
                 let (payload, esm_class) = plan.segments.part(index, reference);
-                let part_text = plan.segments.chunks[index].1.clone();
+                let part_text = plan.segments.text(index).to_string();
                 let message = core_bridge::api::InboundMessage {
                     id: self.new_id(),
                     direction: Direction::Mt,
@@ -816,7 +816,7 @@ impl Engine {
                     schedule_delivery_time: String::new(),
                     validity_period: plan.validity_period.clone(),
                     registered_delivery: plan.registered_delivery,
-                    data_coding: plan.segments.data_coding,
+                    data_coding: plan.segments.data_coding(),
                     text: Some(part_text),
                     payload: core_bridge::api::Base64Bytes(payload),
                     tlvs: Vec::new(),
@@ -860,7 +860,7 @@ impl Engine {
                 reference: plan.reference.clone(),
                 callback_url: plan.callback_url.clone(),
                 dest_smsc: dest.clone(),
-                data_coding: plan.segments.data_coding,
+                data_coding: plan.segments.data_coding(),
                 segments: total as u32,
                 status: MessageStatus::Queued,
                 reason: None,

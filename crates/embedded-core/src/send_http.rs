@@ -168,7 +168,7 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             input.text_field,
         ));
     }
-    let segments = parts::split(&input.text);
+    let segments = parts::split(&input.text).map_err(|e| ApiError::bad(format!("{}: {e}", input.text_field), input.text_field))?;
     if segments.count() > engine.max_segments as usize {
         return Err(ApiError::bad(
             format!(

@@ -594,7 +594,18 @@ pub(crate) async fn queue_worker(
             labels.observe(telemetry::WINDOW_OCCUPANCY, occupancy as f64);
             labels.set(telemetry::WINDOW_IN_FLIGHT, occupancy as f64);
             let partner = matches!(target, Target::Partner);
-            let pdu = match convert::pdu_from_outbound(&m, partner) {
+            // The bind's text settings (alphabet of data_coding 0, how long messages go), read
+            // per message so that an edit applies to the next one.
+            let settings = {
+                let cfg = gw.config();
+                if partner {
+                    cfg.server_binds.iter().find(|b| b.name == name).map(|b| b.text_settings())
+                } else {
+                    cfg.binds.iter().find(|b| b.name == name).map(|b| b.text_settings())
+                }
+                .unwrap_or_default()
+            };
+            let pdu = match convert::pdu_from_outbound_with(&m, partner, &settings) {
                 Ok(p) => p,
                 Err(why) => {
                     unsendable(&gw, &name, &labels, &m, why);

@@ -469,6 +469,17 @@ pub struct ClientBind {
     /// PEM private key of the client certificate.
     #[serde(default)]
     pub tls_key_file: Option<PathBuf>,
+    /// What `data_coding` 0 means at this SMSC: `gsm7` (default), `latin1` or `ia5`.
+    #[serde(default)]
+    pub default_alphabet: DefaultAlphabetKey,
+    /// How a message too long for one SMS goes to this SMSC: `udh` (8-bit reference, default),
+    /// `udh16`, `sar` (TLVs) or `message_payload`.
+    #[serde(default)]
+    pub split_method: SplitMethodKey,
+    /// How this SMSC writes message ids in its receipts compared with `submit_sm_resp`:
+    /// `as_submitted` (default), `hex`, `decimal`, `decimal_upper_hex`.
+    #[serde(default)]
+    pub receipt_id_format: ReceiptIdFormatKey,
 }
 
 /// `[[server_binds]]`: a partner allowed to bind to us.
@@ -552,6 +563,116 @@ pub struct ServerBind {
     /// Wait for `unbind_resp` at most this long, s.
     #[serde(default = "default_unbind_timeout")]
     pub unbind_timeout: u64,
+    /// What `data_coding` 0 means for this partner: `gsm7` (default), `latin1` or `ia5`.
+    #[serde(default)]
+    pub default_alphabet: DefaultAlphabetKey,
+    /// How concatenated messages go to this partner: `udh` (default), `udh16`, `sar` or
+    /// `message_payload`.
+    #[serde(default)]
+    pub split_method: SplitMethodKey,
+}
+
+/// The `default_alphabet` key of a bind: what `data_coding` 0 means (facts §6.5).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultAlphabetKey {
+    /// GSM 03.38 (the usual convention).
+    #[default]
+    Gsm7,
+    /// ISO-8859-1.
+    Latin1,
+    /// IA5 / ASCII.
+    Ia5,
+}
+
+/// The `split_method` key of a bind (issue 3 §8).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitMethodKey {
+    /// UDH with an 8-bit reference (IEI 0x00).
+    #[default]
+    Udh,
+    /// UDH with a 16-bit reference (IEI 0x08).
+    Udh16,
+    /// `sar_*` TLVs.
+    Sar,
+    /// One PDU with `message_payload`.
+    MessagePayload,
+}
+
+/// The `receipt_id_format` key of a client bind (facts §8.4).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptIdFormatKey {
+    /// Receipts carry the id as `submit_sm_resp` gave it.
+    #[default]
+    AsSubmitted,
+    /// Receipts write it in hex, `submit_sm_resp` in decimal.
+    Hex,
+    /// Receipts write it in decimal, `submit_sm_resp` in lower-case hex.
+    Decimal,
+    /// Receipts write it in decimal, `submit_sm_resp` in upper-case hex.
+    DecimalUpperHex,
+}
+
+impl DefaultAlphabetKey {
+    /// The codec's value.
+    pub fn to_codec(self) -> smpp_codec::text::DefaultAlphabet {
+        use smpp_codec::text::DefaultAlphabet as D;
+        match self {
+            DefaultAlphabetKey::Gsm7 => D::Gsm7,
+            DefaultAlphabetKey::Latin1 => D::Latin1,
+            DefaultAlphabetKey::Ia5 => D::Ia5,
+        }
+    }
+}
+
+impl SplitMethodKey {
+    /// The codec's value.
+    pub fn to_codec(self) -> smpp_codec::segment::SplitMethod {
+        use smpp_codec::segment::SplitMethod as S;
+        match self {
+            SplitMethodKey::Udh => S::Udh8,
+            SplitMethodKey::Udh16 => S::Udh16,
+            SplitMethodKey::Sar => S::Sar,
+            SplitMethodKey::MessagePayload => S::MessagePayload,
+        }
+    }
+}
+
+impl ReceiptIdFormatKey {
+    /// The codec's value.
+    pub fn to_codec(self) -> smpp_codec::receipt::ReceiptIdFormat {
+        use smpp_codec::receipt::ReceiptIdFormat as R;
+        match self {
+            ReceiptIdFormatKey::AsSubmitted => R::AsSubmitted,
+            ReceiptIdFormatKey::Hex => R::Hex,
+            ReceiptIdFormatKey::Decimal => R::Decimal,
+            ReceiptIdFormatKey::DecimalUpperHex => R::DecimalUpperHex,
+        }
+    }
+}
+
+impl ClientBind {
+    /// The text settings of this bind for [`crate::convert`].
+    pub fn text_settings(&self) -> crate::convert::TextSettings {
+        crate::convert::TextSettings {
+            default_alphabet: self.default_alphabet.to_codec(),
+            split_method: self.split_method.to_codec(),
+            receipt_ids: self.receipt_id_format.to_codec(),
+        }
+    }
+}
+
+impl ServerBind {
+    /// The text settings of this bind for [`crate::convert`] (partners send no receipts to us).
+    pub fn text_settings(&self) -> crate::convert::TextSettings {
+        crate::convert::TextSettings {
+            default_alphabet: self.default_alphabet.to_codec(),
+            split_method: self.split_method.to_codec(),
+            receipt_ids: smpp_codec::receipt::ReceiptIdFormat::AsSubmitted,
+        }
+    }
 }
 
 fn default_api_base_url() -> String {
@@ -1713,6 +1834,25 @@ queue_check_frequency = 50
         assert_eq!(c.admin.token.as_deref(), Some("0123456789abcdef-token"));
         assert_eq!(c.log.format, "json");
         assert_eq!(c.smsc_name, "12345", "a numeric-looking SMSC_NAME stays text");
+    }
+
+    #[test]
+    fn text_settings_per_bind() {
+        let d = tmpdir("text");
+        let c = Config::load_with_env(&write(&d, MINIMAL), &|_| None).unwrap();
+        assert_eq!(c.binds[0].text_settings(), crate::convert::TextSettings::default());
+        let text = MINIMAL
+            .replace("password = \"pw\"", "password = \"pw\"\ndefault_alphabet = \"latin1\"\nsplit_method = \"sar\"\nreceipt_id_format = \"hex\"")
+            .replace("password = \"x\"", "password = \"x\"\nsplit_method = \"udh16\"");
+        let c = Config::load_with_env(&write(&d, &text), &|_| None).unwrap();
+        let t = c.binds[0].text_settings();
+        assert_eq!(t.default_alphabet, smpp_codec::text::DefaultAlphabet::Latin1);
+        assert_eq!(t.split_method, smpp_codec::segment::SplitMethod::Sar);
+        assert_eq!(t.receipt_ids, smpp_codec::receipt::ReceiptIdFormat::Hex);
+        assert_eq!(c.server_binds[0].text_settings().split_method, smpp_codec::segment::SplitMethod::Udh16);
+        let bad = MINIMAL.replace("password = \"pw\"", "password = \"pw\"\nsplit_method = \"tlv\"");
+        let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
+        assert!(err.to_string().contains("split_method") || err.to_string().contains("tlv"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`supervisor`]: peers at run time (apply a configuration, operators' overrides, SIGHUP).
 //! - [`peers`]: the server-bind and client-bind session handlers.
 //! - [`convert`]: PDU ⇄ core API message translation.
+//! - [`pdu_json`]: PDUs as JSON for `smppgw pdu decode` / `encode`.
 //! - [`handover`]: coalescing hand-over of messages, batched events, the retry cache behind them.
 //! - [`admin`]: the admin API; [`admin_cache`]: its retry cache operations.
 //! - [`cache_cli`]: `smppgw cache …`, the retry cache's operations through the admin API.
@@ -20,6 +21,7 @@ pub mod cache_cli;
 pub mod config;
 pub mod convert;
 pub mod handover;
+pub mod pdu_json;
 pub mod peers;
 pub mod supervisor;
 pub mod telemetry;

@@ -87,6 +87,11 @@ enum Command {
     },
     /// The retry cache of a running gateway, through its admin API: summary, list, retry, delete.
     Cache(gateway::cache_cli::CacheArgs),
+    /// Decode a PDU to JSON, or encode JSON back to a PDU (for captures).
+    Pdu {
+        #[command(subcommand)]
+        action: PduAction,
+    },
     /// Simulators for demos, tests and staging.
     Sim {
         #[command(subcommand)]
@@ -191,15 +196,49 @@ enum BindsAction {
     },
 }
 
+impl PduAction {
+    fn into_args(self) -> gateway::pdu_json::CliArgs {
+        match self {
+            PduAction::Decode { hex, strict, default_alphabet } => gateway::pdu_json::CliArgs::Decode { hex, strict, default_alphabet },
+            PduAction::Encode { file, default_alphabet } => gateway::pdu_json::CliArgs::Encode { file, default_alphabet },
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum SimKind {
     /// An SMSC that accepts binds, acks submit_sm, sends delivery receipts and injects MO.
     Smsc(smsc_sim::SimConfig),
 }
 
+#[derive(Debug, Subcommand)]
+enum PduAction {
+    /// Print the PDU given in hex as JSON (fields named as in the SMPP spec, text decoded).
+    Decode {
+        /// The whole PDU in hex, command_length first (spaces, colons and `0x` are ignored);
+        /// `-` or nothing reads it from stdin.
+        hex: Option<String>,
+        /// Apply every strict check (DecodeOptions::strict) instead of the lenient defaults.
+        #[arg(long)]
+        strict: bool,
+        /// What data_coding 0 means: gsm7 (default), latin1 or ia5.
+        #[arg(long, default_value = "gsm7")]
+        default_alphabet: String,
+    },
+    /// Read a PDU as JSON (as `pdu decode` prints it) and print it in hex.
+    Encode {
+        /// The JSON file; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        /// What data_coding 0 means for texts given without hex: gsm7 (default), latin1 or ia5.
+        #[arg(long, default_value = "gsm7")]
+        default_alphabet: String,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Pdu { action } => gateway::pdu_json::run_cli(action.into_args()),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
                 println!("{}: OK ({} client binds, {} server binds)", file.display(), c.binds.len(), c.server_binds.len());

@@ -179,9 +179,10 @@ impl SessionHandler for ServerSide {
             let frontend = gw.frontend(&session.peer_name);
             let origin = Origin { bind_name: &session.peer_name, bind_mode: BindMode::Server, system_id: &session.system_id, frontend: &frontend };
             let id = new_message_id();
+            let settings = gw.config().server_binds.iter().find(|b| b.name == session.peer_name).map(|b| b.text_settings()).unwrap_or_default();
             let msg = match &frame.pdu {
-                Pdu::SubmitSm(sm) => convert::inbound_from_sm(id.clone(), core_bridge::api::Direction::Mt, sm, &origin, now_ms()),
-                Pdu::DataSm(sm) => convert::inbound_from_data_sm(id.clone(), true, sm, &origin, now_ms()),
+                Pdu::SubmitSm(sm) => convert::inbound_from_sm_with(id.clone(), core_bridge::api::Direction::Mt, sm, &origin, now_ms(), &settings),
+                Pdu::DataSm(sm) => convert::inbound_from_data_sm_with(id.clone(), true, sm, &origin, now_ms(), &settings),
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
             // ESME_ROK only once the message is in the core or on disk in the retry cache.
@@ -254,9 +255,10 @@ impl SessionHandler for ClientSide {
             let frontend = gw.frontend(&name);
             let origin = Origin { bind_name: &name, bind_mode: BindMode::Client, system_id: &session.system_id, frontend: &frontend };
             let id = new_message_id();
+            let settings = gw.config().binds.iter().find(|b| b.name == name).map(|b| b.text_settings()).unwrap_or_default();
             let msg = match &frame.pdu {
-                Pdu::DeliverSm(sm) => convert::inbound_from_deliver(id, sm, &origin, now_ms()),
-                Pdu::DataSm(sm) => convert::inbound_from_data_sm(id, false, sm, &origin, now_ms()),
+                Pdu::DeliverSm(sm) => convert::inbound_from_deliver_with(id, sm, &origin, now_ms(), &settings),
+                Pdu::DataSm(sm) => convert::inbound_from_data_sm_with(id, false, sm, &origin, now_ms(), &settings),
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
             // Receipts too: ESME_ROK only once the core or the retry cache has it.

@@ -13,13 +13,15 @@
 //! | [`types`] | [`types::COctetString`] (zero-copy C-Octet String), [`types::BindKind`] | SMPP 3.4 §3.1 |
 //! | [`status`] | [`status::CommandStatus`]: every `ESME_R*` code, with names | §5.1.3 |
 //! | [`command`] | `command_id` constants and [`command::command_name`] | §5.1.2.1 |
-//! | [`tlv`] | [`tlv::Tlvs`], the raw TLV region of a PDU, and every tag in [`tlv::tags`] | §3.2, §5.3 |
-//! | [`pdu`] | [`pdu::Frame`] (header + [`pdu::Pdu`]), one body module per PDU family (bind, submit/deliver/data, submit_multi, query/cancel/replace/alert, v5.0 broadcast), [`pdu::DecodeError`], [`pdu::DecodeOptions`] | §4 |
+//! | [`tlv`] | [`tlv::Tlvs`], the raw TLV region of a PDU; every TLV of 3.4 and 5.0 in [`tlv::DEFINITIONS`] (name, format, lengths) and typed as [`tlv::TlvValue`] | §3.2, §5.3, v5.0 Table 4-60 |
+//! | [`pdu`] | [`pdu::Frame`] (header + [`pdu::Pdu`]), one body module per PDU family (bind, submit/deliver/data, submit_multi, query/cancel/replace/alert, v5.0 broadcast), [`pdu::DecodeError`], [`pdu::DecodeOptions`] (lenient or strict, per bind) | §4 |
 //! | [`codec`] | [`codec::SmppCodec`]: `command_length` framing for `tokio_util::codec` | §3.2 |
-//! | [`text`] | GSM 03.38 (unpacked and packed), IA5, Latin-1, UCS-2 for `short_message` | §5.2.19 |
-//! | [`segment`] | counting, splitting ([`segment::split`]) and reassembling ([`segment::Reassembler`]) long messages | GSM 03.40 §9.2.3.24, §5.3.2.22–24 |
+//! | [`text`] | GSM 03.38 (unpacked and packed, national shift tables), IA5, Latin-1, UCS-2; what data_coding 0 means per bind ([`text::DefaultAlphabet`]) | §5.2.19, TS 23.038 |
+//! | [`segment`] | counting, splitting ([`segment::split_with`], [`segment::chunk`]) per bind ([`segment::SplitOptions`]) and reassembling ([`segment::Reassembler`]) long messages | GSM 03.40 §9.2.3.24, §5.3.2.22–24 |
 //! | [`udh`] | concatenation info from a user data header | GSM 03.40 §9.2.3.24 |
-//! | [`receipt`] | delivery-receipt text: parse and format | Appendix B |
+//! | [`receipt`] | delivery receipts: text parse and format, dates, TLVs first ([`receipt::ReceiptInfo`]), carriers' id formats, partner receipts | Appendix B |
+//!
+//! Design notes, leniency table and proofs: `docs/codec.md`; the fuzz targets: `fuzz/README.md`.
 //!
 //! # Decoding in two steps
 //!

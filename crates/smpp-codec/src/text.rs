@@ -255,6 +255,21 @@ pub mod gsm7 {
         Ok(out)
     }
 
+    /// Septets of `ch` under national language tables (see [`encode_unpacked_with_shift`]): 1 in
+    /// the locking (or default basic) table, 2 in the single shift (or default extension) table,
+    /// `None` in neither.
+    pub fn char_septets_with_shift(ch: char, single: Option<u8>, locking: Option<u8>) -> Option<usize> {
+        if single.is_none() && locking.is_none() {
+            return char_septets(ch);
+        }
+        let basic = super::national::locking_table(locking);
+        if basic.iter().enumerate().any(|(i, &c)| c == ch && i != ESC as usize) {
+            return Some(1);
+        }
+        let ext = super::national::single_table(single);
+        ext.iter().any(|&(_, c)| c == ch).then_some(2)
+    }
+
     /// Septets `s` takes in GSM 03.38 (extension characters count 2), or `None` if some
     /// character cannot be encoded. Use it for segment limits (160 / 153 / 152 septets, facts §6.4).
     pub fn septet_len(s: &str) -> Option<usize> {
@@ -431,8 +446,10 @@ pub fn choose(s: &str) -> (u8, Vec<u8>) {
 
 /// Like [`decode`], with the national language shift tables a UDH selected (IEI 0x24 `single`,
 /// IEI 0x25 `locking`, language identifiers of [`national`]; read them with
-/// [`crate::udh::national_language_shifts`]). The shifts apply only to the GSM codings (0x00,
-/// 0xF0–0xF3); other codings decode as [`decode`] does.
+/// [`crate::udh::national_language_shifts`]). The shifts apply to the GSM codings (0x00,
+/// 0xF0–0xF3), and to IA5 (0x01) when a shift is given: the shift elements exist only for GSM
+/// 7-bit text, and some implementations (the Node `smpp` package) label such text 0x01. Other
+/// codings decode as [`decode`] does.
 ///
 /// # Errors
 /// As [`decode`].
@@ -442,7 +459,8 @@ pub fn decode_with_shift(
     single: Option<u8>,
     locking: Option<u8>,
 ) -> Result<String, TextError> {
-    if is_gsm_coding(data_coding) {
+    let shifted = single.is_some() || locking.is_some();
+    if is_gsm_coding(data_coding) || (shifted && data_coding == data_coding::IA5) {
         Ok(gsm7::decode_unpacked_with_shift(bytes, single, locking))
     } else {
         decode(data_coding, bytes)
@@ -694,8 +712,11 @@ mod tests {
         let s = "Não há ações";
         let b = gsm7::encode_unpacked_with_shift(s, Some(3), Some(3)).unwrap();
         assert_eq!(gsm7::decode_unpacked_with_shift(&b, Some(3), Some(3)), s);
-        // Shifts do not touch other codings.
+        // Shifts do not touch other codings, but IA5 with a shift is GSM (Node smpp writes it).
         assert_eq!(decode_with_shift(8, &[0, 0x41], Some(3), Some(3)).unwrap(), "A");
+        assert_eq!(decode_with_shift(3, &[0x7B], None, Some(3)).unwrap(), "{");
+        assert_eq!(decode_with_shift(1, &[0x7B], None, Some(3)).unwrap(), "ã");
+        assert_eq!(decode_with_shift(1, &[0x7B], None, None).unwrap(), "{");
     }
 
     #[test]

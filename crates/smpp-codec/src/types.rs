@@ -16,18 +16,32 @@ use crate::command::command_id as c;
 /// maximum sizes (e.g. `C(16)` for `system_id`: at most 15 characters) are checked by the decoder
 /// only in strict mode ([`crate::pdu::DecodeOptions`]); the encoder writes whatever it is given.
 ///
-/// The content should not contain NUL. If it does, the encoder writes only the octets before the
-/// first NUL (so the PDU stays well formed) and [`COctetString::wire_len`] counts the same.
+/// The content never contains NUL: every constructor keeps only the octets before the first NUL
+/// it is given (so the PDU stays well formed), once, when the value is made; encoding is then a
+/// plain copy.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct COctetString(pub Bytes);
+pub struct COctetString(Bytes);
 
 impl COctetString {
-    /// Wraps `b` (content without NUL). Cheap for `Bytes` and `&'static` data.
+    /// Wraps `b` (content without NUL; anything from the first NUL on is dropped). Cheap for
+    /// `Bytes` and `&'static` data.
     pub fn new(b: impl Into<Bytes>) -> Self {
-        COctetString(b.into())
+        let b: Bytes = b.into();
+        match b.iter().position(|&x| x == 0) {
+            Some(n) => COctetString(b.slice(..n)),
+            None => COctetString(b),
+        }
+    }
+
+    /// Wraps octets known to hold no NUL (the decoder's slices).
+    #[inline]
+    pub(crate) fn from_wire(b: Bytes) -> Self {
+        debug_assert!(!b.contains(&0));
+        COctetString(b)
     }
 
     /// The content octets, without the NUL.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -38,26 +52,21 @@ impl COctetString {
     }
 
     /// `true` for the empty string (a lone NUL on the wire, the SMPP "NULL" value).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// Length of the content in octets, without the NUL.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    /// The content octets that the encoder writes: everything before the first NUL, if any.
-    pub(crate) fn wire_content(&self) -> &[u8] {
-        match self.0.iter().position(|&b| b == 0) {
-            Some(n) => &self.0[..n],
-            None => &self.0,
-        }
-    }
-
-    /// Octets this string takes on the wire: content (up to any NUL) + 1 for the terminator.
+    /// Octets this string takes on the wire: content + 1 for the terminator.
+    #[inline]
     pub fn wire_len(&self) -> usize {
-        self.wire_content().len() + 1
+        self.0.len() + 1
     }
 
     /// The underlying shared buffer (content without NUL).
@@ -80,13 +89,13 @@ impl fmt::Display for COctetString {
 
 impl From<&str> for COctetString {
     fn from(s: &str) -> Self {
-        COctetString(Bytes::copy_from_slice(s.as_bytes()))
+        COctetString::new(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
 impl From<String> for COctetString {
     fn from(s: String) -> Self {
-        COctetString(Bytes::from(s))
+        COctetString::new(Bytes::from(s))
     }
 }
 
@@ -98,25 +107,25 @@ impl From<&String> for COctetString {
 
 impl From<&'static [u8]> for COctetString {
     fn from(b: &'static [u8]) -> Self {
-        COctetString(Bytes::from_static(b))
+        COctetString::new(Bytes::from_static(b))
     }
 }
 
 impl<const N: usize> From<&'static [u8; N]> for COctetString {
     fn from(b: &'static [u8; N]) -> Self {
-        COctetString(Bytes::from_static(b))
+        COctetString::new(Bytes::from_static(b))
     }
 }
 
 impl From<Vec<u8>> for COctetString {
     fn from(b: Vec<u8>) -> Self {
-        COctetString(Bytes::from(b))
+        COctetString::new(Bytes::from(b))
     }
 }
 
 impl From<Bytes> for COctetString {
     fn from(b: Bytes) -> Self {
-        COctetString(b)
+        COctetString::new(b)
     }
 }
 
@@ -220,10 +229,12 @@ mod tests {
     }
 
     #[test]
-    fn interior_nul_is_cut_on_the_wire() {
+    fn interior_nul_is_cut_at_construction() {
         let s = COctetString::from(&b"ab\0cd"[..]);
-        assert_eq!(s.wire_content(), b"ab");
+        assert_eq!(s.as_bytes(), b"ab");
         assert_eq!(s.wire_len(), 3);
+        assert_eq!(COctetString::from("x\0y").as_bytes(), b"x");
+        assert_eq!(COctetString::from(vec![0u8, 1]).len(), 0);
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Internal wire helpers: a cursor over one frame's body that hands out zero-copy slices, built on
-//! nom's *complete* parsers (running out of input inside a whole frame is a length error, never
-//! "need more bytes"), and the matching writers. Nothing here is public: nom's types stay inside.
+//! Internal wire helpers: a cursor over one frame's body that hands out zero-copy slices (running
+//! out of input inside a whole frame is a length error, never "need more bytes"), nom's
+//! *complete* parsers for the header and the TLV framing, and the matching writers. Nothing here
+//! is public: nom's types stay inside.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use nom::error::Error as NomError;
-use nom::IResult;
 
 use crate::pdu::{DecodeErrorKind, DecodeOptions, Field};
 use crate::tlv::Tlvs;
@@ -23,68 +23,70 @@ pub(crate) mod max {
     pub(crate) const MESSAGE_ID: usize = 65;
 }
 
-type Res<'a, T> = IResult<&'a [u8], T, NomError<&'a [u8]>>;
-
-/// Cursor over `frame[pos..end]`, the body of one PDU.
+/// Cursor over `frame[pos..]`, the body of one PDU.
+///
+/// The hot path (one call per field of every PDU) is plain slice indexing, checked once per
+/// field, so that a decode costs a few instructions per octet; nom parses the header and the
+/// TLV framing (see [`header`], [`be_u16`]).
 pub(crate) struct Reader<'a> {
     frame: &'a Bytes,
     pos: usize,
-    end: usize,
     opts: &'a DecodeOptions,
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(frame: &'a Bytes, start: usize, opts: &'a DecodeOptions) -> Self {
-        let end = frame.len();
-        let pos = start.min(end);
-        Reader {
-            frame,
-            pos,
-            end,
-            opts,
-        }
+        let pos = start.min(frame.len());
+        Reader { frame, pos, opts }
     }
 
+    #[inline]
     pub(crate) fn opts(&self) -> &DecodeOptions {
         self.opts
     }
 
+    #[inline]
     fn rest(&self) -> &'a [u8] {
-        &self.frame[self.pos..self.end]
+        let frame: &'a [u8] = self.frame;
+        &frame[self.pos..]
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
-        self.end - self.pos
+        self.frame.len() - self.pos
     }
 
-    /// Applies a nom parser to the rest and advances past what it consumed.
-    fn run<T>(
-        &mut self,
-        field: Field,
-        parser: impl FnOnce(&'a [u8]) -> Res<'a, T>,
-    ) -> Result<T, DecodeErrorKind> {
-        let rest = self.rest();
-        match parser(rest) {
-            Ok((left, value)) => {
-                self.pos += rest.len() - left.len();
-                Ok(value)
+    #[inline]
+    pub(crate) fn u8(&mut self, field: Field) -> Result<u8, DecodeErrorKind> {
+        match self.frame.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
             }
-            Err(_) => Err(DecodeErrorKind::Truncated { field }),
+            None => Err(DecodeErrorKind::Truncated { field }),
         }
     }
 
-    pub(crate) fn u8(&mut self, field: Field) -> Result<u8, DecodeErrorKind> {
-        self.run(field, nom::number::complete::be_u8)
-    }
-
+    #[inline]
     pub(crate) fn u32(&mut self, field: Field) -> Result<u32, DecodeErrorKind> {
-        self.run(field, nom::number::complete::be_u32)
+        match self.rest().first_chunk::<4>() {
+            Some(b) => {
+                self.pos += 4;
+                Ok(u32::from_be_bytes(*b))
+            }
+            None => Err(DecodeErrorKind::Truncated { field }),
+        }
     }
 
     /// `n` octets, zero-copy.
+    #[inline]
     pub(crate) fn octets(&mut self, n: usize, field: Field) -> Result<Bytes, DecodeErrorKind> {
+        if n > self.remaining() {
+            return Err(DecodeErrorKind::Truncated { field });
+        }
         let start = self.pos;
-        self.run(field, |i| nom::bytes::complete::take(n)(i))?;
+        self.pos += n;
         Ok(self.frame.slice(start..self.pos))
     }
 
@@ -92,6 +94,7 @@ impl<'a> Reader<'a> {
     ///
     /// Lenient (default): the NUL may be anywhere in the rest of the body. Strict
     /// (`enforce_max_lengths`): it must be within the first `max` octets.
+    #[inline]
     pub(crate) fn cstr(
         &mut self,
         field: Field,
@@ -102,6 +105,7 @@ impl<'a> Reader<'a> {
 
     /// Like [`Reader::cstr`], for the last field of a body: unless `require_final_nul` is set, a
     /// body that ends without the NUL yields the remaining octets as the value.
+    #[inline]
     pub(crate) fn cstr_last(
         &mut self,
         field: Field,
@@ -110,6 +114,7 @@ impl<'a> Reader<'a> {
         self.cstr_inner(field, max, !self.opts.require_final_nul)
     }
 
+    #[inline]
     fn cstr_inner(
         &mut self,
         field: Field,
@@ -122,38 +127,39 @@ impl<'a> Reader<'a> {
         } else {
             rest
         };
-        let parsed: Res<'a, &'a [u8]> = nom::bytes::complete::take_till(|b| b == 0)(window)
-            .and_then(|(left, content)| {
-                if left.is_empty() {
-                    // No NUL in the window: report as an error for the caller to classify.
-                    Err(nom::Err::Error(NomError::new(
-                        left,
-                        nom::error::ErrorKind::Char,
-                    )))
-                } else {
-                    Ok((left, content))
-                }
-            });
-        match parsed {
-            Ok((_, content)) => {
-                let value = self.frame.slice_ref(content);
-                self.pos += content.len() + 1;
-                Ok(COctetString(value))
+        match window.iter().position(|&b| b == 0) {
+            Some(n) => {
+                let start = self.pos;
+                self.pos += n + 1;
+                Ok(COctetString::from_wire(self.frame.slice(start..start + n)))
             }
-            Err(_) if self.opts.enforce_max_lengths && rest.len() >= max => {
-                Err(DecodeErrorKind::FieldTooLong { field, max })
-            }
-            Err(_) if accept_unterminated => {
-                let value = self.frame.slice(self.pos..self.end);
-                self.pos = self.end;
-                Ok(COctetString(value))
-            }
-            Err(_) => Err(DecodeErrorKind::MissingNul { field }),
+            None => self.unterminated(field, max, accept_unterminated),
         }
+    }
+
+    /// No NUL where the field may end: too long (strict), the unterminated last field
+    /// (lenient), or a missing NUL.
+    #[cold]
+    fn unterminated(
+        &mut self,
+        field: Field,
+        max: usize,
+        accept_unterminated: bool,
+    ) -> Result<COctetString, DecodeErrorKind> {
+        if self.opts.enforce_max_lengths && self.remaining() >= max {
+            return Err(DecodeErrorKind::FieldTooLong { field, max });
+        }
+        if accept_unterminated {
+            let value = self.frame.slice(self.pos..);
+            self.pos = self.frame.len();
+            return Ok(COctetString::from_wire(value));
+        }
+        Err(DecodeErrorKind::MissingNul { field })
     }
 
     /// A time field `C(1|17)` (SMPP 3.4 §7.1.1): empty or 16 characters. The length is checked only
     /// in strict mode.
+    #[inline]
     pub(crate) fn time(&mut self, field: Field) -> Result<COctetString, DecodeErrorKind> {
         let value = self.cstr(field, max::TIME)?;
         if self.opts.enforce_max_lengths && !(value.is_empty() || value.len() == 16) {
@@ -166,6 +172,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `sm_length` followed by `short_message` (SMPP 3.4 §4.4.1 fields 17–18).
+    #[inline]
     pub(crate) fn short_message(&mut self) -> Result<Bytes, DecodeErrorKind> {
         let len = self.u8(Field::SmLength)? as usize;
         if len > self.remaining() {
@@ -178,20 +185,22 @@ impl<'a> Reader<'a> {
     }
 
     /// The TLV region: everything left in the body, validated, kept zero-copy.
+    #[inline]
     pub(crate) fn tlvs(&mut self) -> Result<Tlvs, DecodeErrorKind> {
-        let raw = self.frame.slice(self.pos..self.end);
-        self.pos = self.end;
+        let raw = self.frame.slice(self.pos..);
+        self.pos = self.frame.len();
         Tlvs::from_raw_with(raw, self.opts.check_tlv_lengths)
     }
 
     /// For bodies without TLVs: octets left after the last mandatory field are ignored unless
     /// `reject_trailing_octets` is set.
+    #[inline]
     pub(crate) fn finish(&mut self) -> Result<(), DecodeErrorKind> {
         let left = self.remaining();
         if left > 0 && self.opts.reject_trailing_octets {
             return Err(DecodeErrorKind::TrailingOctets { len: left });
         }
-        self.pos = self.end;
+        self.pos = self.frame.len();
         Ok(())
     }
 }
@@ -199,6 +208,13 @@ impl<'a> Reader<'a> {
 /// Big-endian u16/u32 reads over a plain slice (for TLV walking), via nom.
 pub(crate) fn be_u16(input: &[u8]) -> Option<(&[u8], u16)> {
     nom::number::complete::be_u16::<_, NomError<&[u8]>>(input).ok()
+}
+
+/// The four u32 header fields of a PDU from its 16 header octets (SMPP 3.4 §3.2).
+#[inline]
+pub(crate) fn header16(h: &[u8; 16]) -> [u32; 4] {
+    let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    [word(0), word(4), word(8), word(12)]
 }
 
 /// Reads the four u32 header fields of a PDU (SMPP 3.4 §3.2).
@@ -210,20 +226,69 @@ pub(crate) fn header(input: &[u8]) -> Option<[u32; 4]> {
     Some([a, b, c, d])
 }
 
-/// Writes a C-Octet String: content (up to any interior NUL) and the terminating NUL.
-pub(crate) fn put_cstr(dst: &mut BytesMut, s: &COctetString) {
-    dst.put_slice(s.wire_content());
-    dst.put_u8(0);
+/// Writes a PDU into a buffer already sized to it (see `Frame::encode`): each write is a
+/// bounds-checked copy, with no capacity check or reallocation on the way.
+pub(crate) struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
 }
 
-/// Writes `sm_length` and `short_message`, cut at 255 octets (the most a U8 length can say).
-pub(crate) fn put_short_message(dst: &mut BytesMut, sm: &[u8]) {
-    let sm = &sm[..sm.len().min(255)];
-    dst.put_u8(sm.len() as u8);
-    dst.put_slice(sm);
+impl<'a> Writer<'a> {
+    #[inline]
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+
+    /// Octets written so far.
+    #[inline]
+    pub(crate) fn written(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.buf[self.pos] = v;
+        self.pos += 1;
+    }
+
+    #[inline]
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.slice(&v.to_be_bytes());
+    }
+
+    #[inline]
+    pub(crate) fn slice(&mut self, s: &[u8]) {
+        let end = self.pos + s.len();
+        self.buf[self.pos..end].copy_from_slice(s);
+        self.pos = end;
+    }
+
+    /// A C-Octet String: content and the terminating NUL.
+    #[inline]
+    pub(crate) fn cstr(&mut self, s: &COctetString) {
+        self.slice(s.as_bytes());
+        self.u8(0);
+    }
+
+    /// An address triple: TON, NPI, then the address as a C-Octet String (SMPP 3.4 §5.2.5–8).
+    #[inline]
+    pub(crate) fn address(&mut self, ton: u8, npi: u8, addr: &COctetString) {
+        self.u8(ton);
+        self.u8(npi);
+        self.cstr(addr);
+    }
+
+    /// `sm_length` and `short_message`, cut at 255 octets (the most a U8 length can say).
+    #[inline]
+    pub(crate) fn short_message(&mut self, sm: &[u8]) {
+        let sm = &sm[..sm.len().min(255)];
+        self.u8(sm.len() as u8);
+        self.slice(sm);
+    }
 }
 
-/// Octets [`put_short_message`] writes.
+/// Octets [`Writer::short_message`] writes.
+#[inline]
 pub(crate) fn short_message_len(sm: &[u8]) -> usize {
     1 + sm.len().min(255)
 }

@@ -1,12 +1,11 @@
 //! Bind family: `bind_transmitter`, `bind_receiver`, `bind_transceiver` and their responses
 //! (SMPP 3.4 §4.1).
 
-use bytes::{BufMut, BytesMut};
 
 use super::{Body, DecodeErrorKind, Field};
-use crate::tlv::Tlvs;
+use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, Reader};
+use crate::wire::{max, Reader, Writer};
 
 /// Body of `bind_transmitter` (§4.1.1), `bind_receiver` (§4.1.3) and `bind_transceiver`
 /// (§4.1.5); the three are identical on the wire.
@@ -48,17 +47,24 @@ impl Default for Bind {
 
 impl Body for Bind {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind> {
-        let b = Bind {
-            system_id: r.cstr(Field::SystemId, max::SYSTEM_ID)?,
-            password: r.cstr(Field::Password, max::PASSWORD)?,
-            system_type: r.cstr(Field::SystemType, max::SYSTEM_TYPE)?,
-            interface_version: r.u8(Field::InterfaceVersion)?,
-            addr_ton: r.u8(Field::AddrTon)?,
-            addr_npi: r.u8(Field::AddrNpi)?,
-            address_range: r.cstr_last(Field::AddressRange, max::ADDRESS_RANGE)?,
-        };
+        let system_id = r.cstr(Field::SystemId, max::SYSTEM_ID)?;
+        let password = r.cstr(Field::Password, max::PASSWORD)?;
+        let system_type = r.cstr(Field::SystemType, max::SYSTEM_TYPE)?;
+        let interface_version = r.u8(Field::InterfaceVersion)?;
+        let addr_ton = r.u8(Field::AddrTon)?;
+        let addr_npi = r.u8(Field::AddrNpi)?;
+        let address_range = r.cstr_last(Field::AddressRange, max::ADDRESS_RANGE)?;
+        // Checked before the value is built, so it is built in the return slot.
         r.finish()?;
-        Ok(b)
+        Ok(Bind {
+            system_id,
+            password,
+            system_type,
+            interface_version,
+            addr_ton,
+            addr_npi,
+            address_range,
+        })
     }
 
     fn encoded_len(&self) -> usize {
@@ -69,14 +75,12 @@ impl Body for Bind {
             + self.address_range.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        put_cstr(dst, &self.password);
-        put_cstr(dst, &self.system_type);
-        dst.put_u8(self.interface_version);
-        dst.put_u8(self.addr_ton);
-        dst.put_u8(self.addr_npi);
-        put_cstr(dst, &self.address_range);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.cstr(&self.password);
+        dst.cstr(&self.system_type);
+        dst.u8(self.interface_version);
+        dst.address(self.addr_ton, self.addr_npi, &self.address_range);
     }
 }
 
@@ -95,19 +99,30 @@ pub struct BindResp {
 
 impl Body for BindResp {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind> {
-        Ok(BindResp {
+        let resp = BindResp {
             system_id: r.cstr_last(Field::SystemId, max::SYSTEM_ID)?,
             tlvs: r.tlvs()?,
-        })
+        };
+        if r.opts().reject_newer_sc_interface_version {
+            if let Some(v) = resp.tlvs.sc_interface_version() {
+                if v > r.opts().interface_version {
+                    return Err(DecodeErrorKind::InvalidTlvValue {
+                        tag: tags::SC_INTERFACE_VERSION,
+                        value: u32::from(v),
+                    });
+                }
+            }
+        }
+        Ok(resp)
     }
 
     fn encoded_len(&self) -> usize {
         self.system_id.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -137,8 +152,8 @@ impl Body for Outbind {
         self.system_id.wire_len() + self.password.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.system_id);
-        put_cstr(dst, &self.password);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.system_id);
+        dst.cstr(&self.password);
     }
 }

@@ -4,12 +4,11 @@
 //! Their mandatory TLVs are checked only when `DecodeOptions::require_mandatory_tlvs` is set
 //! ([`DecodeErrorKind::MissingTlv`], ESME_RMISSINGOPTPARAM).
 
-use bytes::{BufMut, BytesMut};
 
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, Reader};
+use crate::wire::{max, Reader, Writer};
 
 /// Fails with [`DecodeErrorKind::MissingTlv`] for the first of `required` absent from `tlvs`,
 /// when the options ask for it.
@@ -98,19 +97,17 @@ impl Body for BroadcastSm {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.priority_flag);
-        put_cstr(dst, &self.schedule_delivery_time);
-        put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.replace_if_present_flag);
-        dst.put_u8(self.data_coding);
-        dst.put_u8(self.sm_default_msg_id);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.cstr(&self.message_id);
+        dst.u8(self.priority_flag);
+        dst.cstr(&self.schedule_delivery_time);
+        dst.cstr(&self.validity_period);
+        dst.u8(self.replace_if_present_flag);
+        dst.u8(self.data_coding);
+        dst.u8(self.sm_default_msg_id);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -140,9 +137,9 @@ impl Body for BroadcastSmResp {
         self.message_id.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -177,12 +174,10 @@ impl Body for QueryBroadcastSm {
         self.message_id.wire_len() + 2 + self.source_addr.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -226,12 +221,10 @@ impl Body for CancelBroadcastSm {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.cstr(&self.message_id);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.slice(self.tlvs.as_bytes());
     }
 }

@@ -6,11 +6,28 @@ use crate::command::{command_name, is_response_id, response_id};
 use crate::pdu::{Frame, Pdu};
 use crate::status::CommandStatus;
 
-/// How forgiving [`Frame::decode_with`] is. Every flag turns one check on; `Default` (all off, used
-/// by [`Frame::decode`]) is lenient on every point, as real peers need, and
-/// [`DecodeOptions::strict`] turns every check on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
+/// How forgiving [`Frame::decode_with`] is: one set per bind (issue 3 §4; facts §9.2).
+///
+/// Every flag turns one check on. `Default` (all off, used by [`Frame::decode`]) is lenient on
+/// every point where real peers deviate harmlessly; [`DecodeOptions::strict`] turns every check
+/// on and reports each deviation as a [`DecodeError`] carrying the status to answer with.
+///
+/// | deviation seen in the wild | flag (strict) | error kind → status |
+/// | --- | --- | --- |
+/// | `system_id`, `password` (any C-Octet String) longer than its spec maximum | `enforce_max_lengths` | [`DecodeErrorKind::FieldTooLong`] → ESME_RINVSYSID, ESME_RINVPASWD, … |
+/// | time fields neither empty nor 16 characters | `enforce_max_lengths` | [`DecodeErrorKind::InvalidTime`] → ESME_RINVSCHED / ESME_RINVEXPIRY |
+/// | the body's last C-Octet String without its NUL | `require_final_nul` | [`DecodeErrorKind::MissingNul`] → ESME_RINVCMDLEN |
+/// | octets after the last field of a TLV-free body | `reject_trailing_octets` | [`DecodeErrorKind::TrailingOctets`] → ESME_RINVCMDLEN |
+/// | a known TLV with a length its definition forbids | `check_tlv_lengths` | [`DecodeErrorKind::InvalidTlvLength`] → ESME_RINVPARLEN |
+/// | `ESME_ROK` response without its body | `require_ok_response_body` | [`DecodeErrorKind::MissingNul`] → (responses are never answered) |
+/// | v5.0 mandatory TLVs absent | `require_mandatory_tlvs` | [`DecodeErrorKind::MissingTlv`] → ESME_RMISSINGOPTPARAM |
+/// | `sc_interface_version` 0x50 answering a 3.4 bind | `reject_newer_sc_interface_version` | [`DecodeErrorKind::InvalidTlvValue`] → ESME_RINVOPTPARAMVAL |
+/// | `sequence_number` above 0x7FFFFFFF (peer wraps at 2^32), or 0 outside generic_nack | `reject_sequence_number_out_of_range` | [`DecodeErrorKind::InvalidSequenceNumber`] → ESME_RSYSERR |
+/// | `enquire_link` before bind | `reject_enquire_link_before_bind` | enforced by the session with [`DecodeOptions::allowed_before_bind`] (the codec has no state) → ESME_RINVBNDSTS |
+///
+/// Our own sequence numbers never exceed 0x7FFFFFFF whatever these flags say (the session wraps
+/// them to 1, SMPP 3.4 §5.1.4, v5.0 §4.7.24).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// C-Octet Strings must end within their spec maximum (e.g. `system_id` in 16 octets
     /// including the NUL) and time fields must be empty or 16 characters (SMPP 3.4 §4 tables,
@@ -22,9 +39,9 @@ pub struct DecodeOptions {
     /// Reject octets after the last mandatory field of a PDU that takes no TLVs (bind,
     /// header-only PDUs, deliver_sm_resp). Off: they are ignored.
     pub reject_trailing_octets: bool,
-    /// Known TLV tags must have the value length of [`crate::tlv::expected_len`] (→
-    /// ESME_RINVPARLEN). Off: any length is accepted and accessors return `None` for values they
-    /// cannot read.
+    /// Known TLV tags must have a value length their definition allows
+    /// ([`crate::tlv::expected_len`], → ESME_RINVPARLEN). Off: any length is accepted, and the
+    /// typed accessors ([`crate::tlv::Tlvs::typed`]) report the values they cannot read.
     pub check_tlv_lengths: bool,
     /// A response whose `command_status` is `ESME_ROK` must have its body. Off: a missing body
     /// decodes as empty. Error responses are always accepted without a body (SMPP 3.4 §3.3).
@@ -32,11 +49,36 @@ pub struct DecodeOptions {
     /// TLVs the spec makes mandatory must be present (the v5.0 `broadcast_sm` ones) (→
     /// ESME_RMISSINGOPTPARAM). Off: their absence is left to the application.
     pub require_mandatory_tlvs: bool,
+    /// A bind response's `sc_interface_version` must not exceed [`DecodeOptions::interface_version`]
+    /// (an SMSC answering a 3.4 bind with 0x50). Off: accepted; the session keeps speaking the
+    /// version it bound with (SMPP 3.4 §5.3.2.25, v5.0 §2.11.2).
+    pub reject_newer_sc_interface_version: bool,
+    /// `sequence_number` must lie in 0x00000001–0x7FFFFFFF (0 is allowed in generic_nack only)
+    /// (SMPP 3.4 §5.1.4, v5.0 §4.7.24). Off: any value is accepted and echoed, as peers that
+    /// wrap at 2^32 need.
+    pub reject_sequence_number_out_of_range: bool,
+    /// `enquire_link` in the OPEN state (before bind) is refused (v3.4 Table 2-1 allows it only
+    /// when bound; v5.0 in every state). The codec has no session state: the session applies it
+    /// through [`DecodeOptions::allowed_before_bind`].
+    pub reject_enquire_link_before_bind: bool,
+    /// The `interface_version` this side bound with (0x34 = v3.4, 0x50 = v5.0), against which
+    /// `reject_newer_sc_interface_version` checks. Default 0x34.
+    pub interface_version: u8,
+}
+
+impl Default for DecodeOptions {
+    /// [`DecodeOptions::lenient`].
+    fn default() -> Self {
+        DecodeOptions::lenient()
+    }
 }
 
 impl DecodeOptions {
-    /// Everything lenient (the default).
-    pub fn lenient() -> Self {
+    /// [`DecodeOptions::lenient`] as a constant.
+    pub const LENIENT: DecodeOptions = DecodeOptions::lenient();
+
+    /// Everything lenient (the default), `interface_version` 0x34.
+    pub const fn lenient() -> Self {
         DecodeOptions {
             enforce_max_lengths: false,
             require_final_nul: false,
@@ -44,11 +86,15 @@ impl DecodeOptions {
             check_tlv_lengths: false,
             require_ok_response_body: false,
             require_mandatory_tlvs: false,
+            reject_newer_sc_interface_version: false,
+            reject_sequence_number_out_of_range: false,
+            reject_enquire_link_before_bind: false,
+            interface_version: 0x34,
         }
     }
 
-    /// Every check on.
-    pub fn strict() -> Self {
+    /// Every check on, `interface_version` 0x34.
+    pub const fn strict() -> Self {
         DecodeOptions {
             enforce_max_lengths: true,
             require_final_nul: true,
@@ -56,6 +102,47 @@ impl DecodeOptions {
             check_tlv_lengths: true,
             require_ok_response_body: true,
             require_mandatory_tlvs: true,
+            reject_newer_sc_interface_version: true,
+            reject_sequence_number_out_of_range: true,
+            reject_enquire_link_before_bind: true,
+            interface_version: 0x34,
+        }
+    }
+
+    /// [`DecodeOptions::strict`] when `strict`, else [`DecodeOptions::lenient`]: the per-bind
+    /// `strict_pdu` setting of the gateway.
+    pub fn for_mode(strict: bool) -> Self {
+        if strict {
+            DecodeOptions::strict()
+        } else {
+            DecodeOptions::lenient()
+        }
+    }
+
+    /// The same options with `interface_version` set (the version of this bind).
+    pub fn with_interface_version(mut self, version: u8) -> Self {
+        self.interface_version = version;
+        self
+    }
+
+    /// Whether a PDU with `command_id` may be received before the session is bound (state
+    /// OPEN): the bind requests and their responses, `outbind` and `generic_nack` always;
+    /// `enquire_link` and its response unless `reject_enquire_link_before_bind` is set (SMPP 3.4
+    /// Table 2-1; v5.0 Table 2-1 allows them in every state). Anything else gets
+    /// ESME_RINVBNDSTS.
+    pub fn allowed_before_bind(&self, command_id: u32) -> bool {
+        use crate::command::command_id as c;
+        match command_id {
+            c::BIND_TRANSMITTER
+            | c::BIND_RECEIVER
+            | c::BIND_TRANSCEIVER
+            | c::BIND_TRANSMITTER_RESP
+            | c::BIND_RECEIVER_RESP
+            | c::BIND_TRANSCEIVER_RESP
+            | c::OUTBIND
+            | c::GENERIC_NACK => true,
+            c::ENQUIRE_LINK | c::ENQUIRE_LINK_RESP => !self.reject_enquire_link_before_bind,
+            _ => false,
         }
     }
 }
@@ -299,6 +386,22 @@ pub enum DecodeErrorKind {
         /// The missing tag.
         tag: u16,
     },
+    /// (strict) A TLV value the options refuse, e.g. `sc_interface_version` 0x50 answering a
+    /// 3.4 bind. → ESME_RINVOPTPARAMVAL.
+    #[error("TLV 0x{tag:04X} has invalid value {value}")]
+    InvalidTlvValue {
+        /// The TLV's tag.
+        tag: u16,
+        /// The offending value.
+        value: u32,
+    },
+    /// (strict) `sequence_number` outside 0x00000001–0x7FFFFFFF, or 0 in a PDU other than
+    /// generic_nack (SMPP 3.4 §5.1.4). → ESME_RSYSERR (the spec has no specific code).
+    #[error("sequence_number {sequence_number:#010X} is outside 0x00000001..=0x7FFFFFFF")]
+    InvalidSequenceNumber {
+        /// The header's `sequence_number`.
+        sequence_number: u32,
+    },
     /// (strict) Octets after the last field of a PDU that takes no TLVs. → ESME_RINVCMDLEN.
     #[error("{len} unexpected octets after the last field")]
     TrailingOctets {
@@ -325,6 +428,8 @@ impl DecodeErrorKind {
             TrailingTlvOctets { .. } | TlvOverrun { .. } => CommandStatus::ESME_RINVOPTPARSTREAM,
             InvalidTlvLength { .. } => CommandStatus::ESME_RINVPARLEN,
             MissingTlv { .. } => CommandStatus::ESME_RMISSINGOPTPARAM,
+            InvalidTlvValue { .. } => CommandStatus::ESME_RINVOPTPARAMVAL,
+            InvalidSequenceNumber { .. } => CommandStatus::ESME_RSYSERR,
         }
     }
 

@@ -21,7 +21,7 @@ mod sm;
 #[cfg(test)]
 mod tests;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 pub use self::bind::{Bind, BindResp, Outbind};
 pub use self::broadcast::{
@@ -35,17 +35,21 @@ pub use self::sm::{DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm, Submi
 use crate::command::{command_id as c, command_name};
 use crate::status::CommandStatus;
 use crate::types::BindKind;
-use crate::wire::{self, Reader};
+use crate::wire::{self, Reader, Writer};
 
 /// Octets in the PDU header: `command_length`, `command_id`, `command_status`,
 /// `sequence_number`, each a U32 (SMPP 3.4 §3.2).
 pub const HEADER_LEN: usize = 16;
 
+/// Highest valid `sequence_number`; the next after it is 1 (SMPP 3.4 §5.1.4, v5.0 §4.7.24).
+pub const MAX_SEQUENCE_NUMBER: u32 = 0x7FFF_FFFF;
+
 /// Decoding and encoding of one body layout.
 trait Body: Sized {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeErrorKind>;
     fn encoded_len(&self) -> usize;
-    fn encode(&self, dst: &mut BytesMut);
+    /// Writes exactly `encoded_len()` octets.
+    fn encode(&self, dst: &mut Writer<'_>);
 }
 
 /// Every PDU this crate decodes and encodes, by `command_id` (SMPP 3.4 §4, §5.1.2.1).
@@ -257,7 +261,7 @@ impl Pdu {
         }
     }
 
-    fn encode_body(&self, dst: &mut BytesMut) {
+    fn encode_body(&self, dst: &mut Writer<'_>) {
         match self {
             Pdu::BindTransmitter(b) | Pdu::BindReceiver(b) | Pdu::BindTransceiver(b) => {
                 b.encode(dst)
@@ -290,6 +294,38 @@ impl Pdu {
             Pdu::QueryBroadcastSm(b) => b.encode(dst),
             Pdu::CancelBroadcastSm(b) => b.encode(dst),
         }
+    }
+
+    /// `true` for the PDUs that are only a header (no body at all).
+    #[inline]
+    pub fn is_header_only(&self) -> bool {
+        matches!(
+            self,
+            Pdu::Unbind
+                | Pdu::UnbindResp
+                | Pdu::EnquireLink
+                | Pdu::EnquireLinkResp
+                | Pdu::GenericNack
+                | Pdu::CancelSmResp
+                | Pdu::ReplaceSmResp
+                | Pdu::CancelBroadcastSmResp
+        )
+    }
+
+    /// The header-only PDU with `command_id`, `None` for PDUs with a body.
+    #[inline]
+    fn header_only(command_id: u32) -> Option<Pdu> {
+        Some(match command_id {
+            c::ENQUIRE_LINK => Pdu::EnquireLink,
+            c::ENQUIRE_LINK_RESP => Pdu::EnquireLinkResp,
+            c::UNBIND => Pdu::Unbind,
+            c::UNBIND_RESP => Pdu::UnbindResp,
+            c::GENERIC_NACK => Pdu::GenericNack,
+            c::CANCEL_SM_RESP => Pdu::CancelSmResp,
+            c::REPLACE_SM_RESP => Pdu::ReplaceSmResp,
+            c::CANCEL_BROADCAST_SM_RESP => Pdu::CancelBroadcastSmResp,
+            _ => return None,
+        })
     }
 
     /// Decodes the body of PDU `command_id` from `r`.
@@ -419,16 +455,49 @@ impl Frame {
     /// # Errors
     /// A [`DecodeError`] carrying the header's `command_id` and `sequence_number` (0 and 0 if
     /// the header is unreadable) and what was wrong; [`DecodeError::response`] builds the answer.
+    #[inline]
     pub fn decode(frame: Bytes) -> Result<Frame, DecodeError> {
-        Self::decode_with(frame, &DecodeOptions::default())
+        Self::decode_with(frame, &DecodeOptions::LENIENT)
     }
 
     /// [`Frame::decode`] with explicit [`DecodeOptions`].
     ///
     /// # Errors
     /// As [`Frame::decode`].
+    #[inline]
     pub fn decode_with(frame: Bytes, opts: &DecodeOptions) -> Result<Frame, DecodeError> {
-        let Some([command_length, command_id, status, sequence_number]) = wire::header(&frame)
+        Self::decode_from(&frame, opts)
+    }
+
+    /// [`Frame::decode_with`] on a frame the caller keeps: field data is sliced from `frame`
+    /// (each slice shares its buffer), the frame itself is only borrowed.
+    ///
+    /// # Errors
+    /// As [`Frame::decode`].
+    #[inline]
+    pub fn decode_from(frame: &Bytes, opts: &DecodeOptions) -> Result<Frame, DecodeError> {
+        // Header-only PDUs (enquire_link, unbind, their responses, generic_nack) and bodiless
+        // error responses are the most frequent PDUs of an idle link: built in place.
+        if let Some(h) = frame.first_chunk::<HEADER_LEN>() {
+            let [command_length, command_id, status, sequence_number] = wire::header16(h);
+            if frame.len() == HEADER_LEN
+                && command_length as usize == HEADER_LEN
+                && !opts.reject_sequence_number_out_of_range
+            {
+                if let Some(pdu) = Pdu::header_only(command_id) {
+                    return Ok(Frame {
+                        command_status: CommandStatus(status),
+                        sequence_number,
+                        pdu,
+                    });
+                }
+            }
+        }
+        Self::decode_general(frame, opts)
+    }
+
+    fn decode_general(frame: &Bytes, opts: &DecodeOptions) -> Result<Frame, DecodeError> {
+        let Some([command_length, command_id, status, sequence_number]) = wire::header(frame)
         else {
             return Err(DecodeError {
                 command_id: 0,
@@ -447,14 +516,22 @@ impl Frame {
                 frame_len: frame.len(),
             }));
         }
+        if opts.reject_sequence_number_out_of_range
+            && (sequence_number > MAX_SEQUENCE_NUMBER
+                || (sequence_number == 0 && command_id != c::GENERIC_NACK))
+        {
+            return Err(err(DecodeErrorKind::InvalidSequenceNumber { sequence_number }));
+        }
         let command_status = CommandStatus(status);
-        let mut r = Reader::new(&frame, HEADER_LEN, opts);
-        let pdu = Pdu::decode_body(command_id, command_status, &mut r).map_err(err)?;
-        Ok(Frame {
-            command_status,
-            sequence_number,
-            pdu,
-        })
+        let mut r = Reader::new(frame, HEADER_LEN, opts);
+        match Pdu::decode_body(command_id, command_status, &mut r) {
+            Ok(pdu) => Ok(Frame {
+                command_status,
+                sequence_number,
+                pdu,
+            }),
+            Err(kind) => Err(err(kind)),
+        }
     }
 
     /// Total octets on the wire: the 16-octet header plus the body (the `command_length` value).
@@ -462,21 +539,44 @@ impl Frame {
         HEADER_LEN + self.pdu.body_len()
     }
 
-    /// Appends the PDU to `dst`: computes the length first, reserves once, then writes.
+    /// Appends the PDU to `dst`: computes the length first, grows `dst` once, then writes.
     pub fn encode(&self, dst: &mut BytesMut) {
-        let len = self.encoded_len();
-        dst.reserve(len);
-        dst.put_u32(len as u32);
-        dst.put_u32(self.pdu.command_id());
-        dst.put_u32(self.command_status.0);
-        dst.put_u32(self.sequence_number);
-        self.pdu.encode_body(dst);
+        self.encode_len(self.encoded_len(), dst);
+    }
+
+    /// The 16 header octets of a `len`-octet PDU.
+    #[inline]
+    fn header(&self, len: usize) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[0..4].copy_from_slice(&(len as u32).to_be_bytes());
+        h[4..8].copy_from_slice(&self.pdu.command_id().to_be_bytes());
+        h[8..12].copy_from_slice(&self.command_status.0.to_be_bytes());
+        h[12..16].copy_from_slice(&self.sequence_number.to_be_bytes());
+        h
+    }
+
+    /// Writes the `len`-octet PDU (`len` = [`Frame::encoded_len`]) at the end of `dst`.
+    fn encode_len(&self, len: usize, dst: &mut BytesMut) {
+        if len == HEADER_LEN {
+            dst.extend_from_slice(&self.header(len));
+            return;
+        }
+        let start = dst.len();
+        dst.resize(start + len, 0);
+        let mut w = Writer::new(&mut dst[start..]);
+        w.slice(&self.header(len));
+        self.pdu.encode_body(&mut w);
+        debug_assert_eq!(w.written(), len, "encoded_len and encode disagree");
     }
 
     /// The encoded PDU in a buffer of exactly [`Frame::encoded_len`] octets.
     pub fn to_bytes(&self) -> Bytes {
-        let mut dst = BytesMut::with_capacity(self.encoded_len());
-        self.encode(&mut dst);
+        if self.pdu.is_header_only() {
+            return Bytes::copy_from_slice(&self.header(HEADER_LEN));
+        }
+        let len = self.encoded_len();
+        let mut dst = BytesMut::with_capacity(len);
+        self.encode_len(len, &mut dst);
         dst.freeze()
     }
 }

@@ -1,13 +1,13 @@
 //! `submit_multi` and `submit_multi_resp` (SMPP 3.4 §4.5): one message to up to 254 (v5.0: 255)
 //! destinations.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{Body, DecodeErrorKind, Field};
 use crate::status::CommandStatus;
 use crate::tlv::Tlvs;
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, put_short_message, short_message_len, Reader};
+use crate::wire::{max, short_message_len, Reader, Writer};
 
 /// One destination of `submit_multi` (SMPP 3.4 §4.5.1.1), chosen by `dest_flag`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,13 +144,11 @@ impl Body for SubmitMulti {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
         let dests = &self.dest_addresses[..self.dest_addresses.len().min(255)];
-        dst.put_u8(dests.len() as u8);
+        dst.u8(dests.len() as u8);
         for d in dests {
             match d {
                 DestAddress::Sme {
@@ -158,28 +156,26 @@ impl Body for SubmitMulti {
                     dest_addr_npi,
                     destination_addr,
                 } => {
-                    dst.put_u8(1);
-                    dst.put_u8(*dest_addr_ton);
-                    dst.put_u8(*dest_addr_npi);
-                    put_cstr(dst, destination_addr);
+                    dst.u8(1);
+                    dst.address(*dest_addr_ton, *dest_addr_npi, destination_addr);
                 }
                 DestAddress::DistributionList(name) => {
-                    dst.put_u8(2);
-                    put_cstr(dst, name);
+                    dst.u8(2);
+                    dst.cstr(name);
                 }
             }
         }
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.protocol_id);
-        dst.put_u8(self.priority_flag);
-        put_cstr(dst, &self.schedule_delivery_time);
-        put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.replace_if_present_flag);
-        dst.put_u8(self.data_coding);
-        dst.put_u8(self.sm_default_msg_id);
-        put_short_message(dst, &self.short_message);
-        self.tlvs.encode(dst);
+        dst.u8(self.esm_class);
+        dst.u8(self.protocol_id);
+        dst.u8(self.priority_flag);
+        dst.cstr(&self.schedule_delivery_time);
+        dst.cstr(&self.validity_period);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.replace_if_present_flag);
+        dst.u8(self.data_coding);
+        dst.u8(self.sm_default_msg_id);
+        dst.short_message(&self.short_message);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -253,16 +249,14 @@ impl Body for SubmitMultiResp {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
         let list = &self.unsuccess_smes[..self.unsuccess_smes.len().min(255)];
-        dst.put_u8(list.len() as u8);
+        dst.u8(list.len() as u8);
         for u in list {
-            dst.put_u8(u.dest_addr_ton);
-            dst.put_u8(u.dest_addr_npi);
-            put_cstr(dst, &u.destination_addr);
-            dst.put_u32(u.error_status_code.0);
+            dst.address(u.dest_addr_ton, u.dest_addr_npi, &u.destination_addr);
+            dst.u32(u.error_status_code.0);
         }
-        self.tlvs.encode(dst);
+        dst.slice(self.tlvs.as_bytes());
     }
 }

@@ -1,12 +1,12 @@
 //! Operations on submitted messages: `query_sm` (SMPP 3.4 §4.8), `cancel_sm` (§4.9),
 //! `replace_sm` (§4.10), and the SMSC's `alert_notification` (§4.12).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::Tlvs;
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, put_short_message, short_message_len, Reader};
+use crate::wire::{max, short_message_len, Reader, Writer};
 
 /// Body of `query_sm` (SMPP 3.4 §4.8.1): asks the state of a message submitted earlier.
 ///
@@ -40,11 +40,9 @@ impl Body for QuerySm {
         self.message_id.wire_len() + 2 + self.source_addr.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
     }
 }
 
@@ -80,11 +78,11 @@ impl Body for QuerySmResp {
         self.message_id.wire_len() + self.final_date.wire_len() + 2
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        put_cstr(dst, &self.final_date);
-        dst.put_u8(self.message_state);
-        dst.put_u8(self.error_code);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.cstr(&self.final_date);
+        dst.u8(self.message_state);
+        dst.u8(self.error_code);
     }
 }
 
@@ -139,15 +137,11 @@ impl Body for CancelSm {
             + self.destination_addr.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        dst.put_u8(self.dest_addr_ton);
-        dst.put_u8(self.dest_addr_npi);
-        put_cstr(dst, &self.destination_addr);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.cstr(&self.message_id);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
     }
 }
 
@@ -209,17 +203,15 @@ impl Body for ReplaceSm {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        put_cstr(dst, &self.schedule_delivery_time);
-        put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.sm_default_msg_id);
-        put_short_message(dst, &self.short_message);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.cstr(&self.schedule_delivery_time);
+        dst.cstr(&self.validity_period);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.sm_default_msg_id);
+        dst.short_message(&self.short_message);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -264,13 +256,9 @@ impl Body for AlertNotification {
         2 + self.source_addr.wire_len() + 2 + self.esme_addr.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        dst.put_u8(self.esme_addr_ton);
-        dst.put_u8(self.esme_addr_npi);
-        put_cstr(dst, &self.esme_addr);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(self.esme_addr_ton, self.esme_addr_npi, &self.esme_addr);
+        dst.slice(self.tlvs.as_bytes());
     }
 }

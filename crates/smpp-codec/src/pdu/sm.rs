@@ -1,12 +1,12 @@
 //! Message submission and delivery: `submit_sm` / `deliver_sm` (SMPP 3.4 §4.4, §4.6) and their
 //! responses, and `data_sm` (§4.7).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
-use crate::wire::{max, put_cstr, put_short_message, short_message_len, Reader};
+use crate::wire::{max, short_message_len, Reader, Writer};
 
 /// Body of `submit_sm` (SMPP 3.4 §4.4.1) and of `deliver_sm` (§4.6.1), which has the same layout.
 ///
@@ -153,25 +153,21 @@ impl Body for SubmitSm {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        dst.put_u8(self.dest_addr_ton);
-        dst.put_u8(self.dest_addr_npi);
-        put_cstr(dst, &self.destination_addr);
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.protocol_id);
-        dst.put_u8(self.priority_flag);
-        put_cstr(dst, &self.schedule_delivery_time);
-        put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.replace_if_present_flag);
-        dst.put_u8(self.data_coding);
-        dst.put_u8(self.sm_default_msg_id);
-        put_short_message(dst, &self.short_message);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
+        dst.u8(self.esm_class);
+        dst.u8(self.protocol_id);
+        dst.u8(self.priority_flag);
+        dst.cstr(&self.schedule_delivery_time);
+        dst.cstr(&self.validity_period);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.replace_if_present_flag);
+        dst.u8(self.data_coding);
+        dst.u8(self.sm_default_msg_id);
+        dst.short_message(&self.short_message);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -202,9 +198,9 @@ impl Body for SubmitSmResp {
         self.message_id.wire_len() + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
+        dst.slice(self.tlvs.as_bytes());
     }
 }
 
@@ -229,8 +225,8 @@ impl Body for DeliverSmResp {
         self.message_id.wire_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.message_id);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.message_id);
     }
 }
 
@@ -293,17 +289,13 @@ impl Body for DataSm {
             + self.tlvs.encoded_len()
     }
 
-    fn encode(&self, dst: &mut BytesMut) {
-        put_cstr(dst, &self.service_type);
-        dst.put_u8(self.source_addr_ton);
-        dst.put_u8(self.source_addr_npi);
-        put_cstr(dst, &self.source_addr);
-        dst.put_u8(self.dest_addr_ton);
-        dst.put_u8(self.dest_addr_npi);
-        put_cstr(dst, &self.destination_addr);
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.data_coding);
-        self.tlvs.encode(dst);
+    fn encode(&self, dst: &mut Writer<'_>) {
+        dst.cstr(&self.service_type);
+        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
+        dst.u8(self.esm_class);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.data_coding);
+        dst.slice(self.tlvs.as_bytes());
     }
 }

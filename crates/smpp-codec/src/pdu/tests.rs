@@ -1346,3 +1346,122 @@ fn every_known_request_has_the_right_response() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Leniency per bind (issue 3 §4): each deviation passes lenient and fails strict with its status.
+
+#[test]
+fn long_system_id_and_password_lenient_strict() {
+    let body: &[&[u8]] = &[
+        b"a_system_id_of_22_char\0",
+        b"password_12\0",
+        b"\0",
+        &[0x34, 0, 0],
+        b"\0",
+    ];
+    let f = Frame::decode(pdu(9, 0, 1, body)).unwrap();
+    let Pdu::BindTransceiver(b) = f.pdu else {
+        panic!("wrong variant")
+    };
+    assert_eq!(b.system_id, "a_system_id_of_22_char");
+    assert_eq!(b.password, "password_12");
+    let e = strict_err(pdu(9, 0, 1, body));
+    assert_eq!(e.status(), CommandStatus::ESME_RINVSYSID);
+    assert_eq!(
+        e.response().unwrap(),
+        Frame::with_status(
+            1,
+            CommandStatus::ESME_RINVSYSID,
+            Pdu::BindTransceiverResp(BindResp::default())
+        )
+    );
+    let body: &[&[u8]] = &[b"id\0", b"password_12\0", b"\0", &[0x34, 0, 0], b"\0"];
+    assert_eq!(strict_err(pdu(2, 0, 1, body)).status(), CommandStatus::ESME_RINVPASWD);
+}
+
+#[test]
+fn sequence_numbers_beyond_the_spec_range() {
+    // A peer that wraps at 2^32: lenient echoes the number, strict reports it.
+    for seq in [0x8000_0000u32, 0xFFFF_FFFF] {
+        let bytes = pdu(0x15, 0, seq, &[]);
+        assert_eq!(Frame::decode(bytes.clone()).unwrap().sequence_number, seq);
+        let e = strict_err(bytes);
+        assert_eq!(e.kind, DecodeErrorKind::InvalidSequenceNumber { sequence_number: seq });
+        assert_eq!(e.status(), CommandStatus::ESME_RSYSERR);
+        assert_eq!(
+            e.response().unwrap(),
+            Frame::with_status(seq, CommandStatus::ESME_RSYSERR, Pdu::EnquireLinkResp)
+        );
+    }
+    // 0 only in a generic_nack; the top of the range is fine.
+    assert!(strict_err(pdu(0x15, 0, 0, &[])).status() == CommandStatus::ESME_RSYSERR);
+    assert!(Frame::decode_with(pdu(0x8000_0000, 2, 0, &[]), &DecodeOptions::strict()).is_ok());
+    assert!(
+        Frame::decode_with(pdu(0x15, 0, MAX_SEQUENCE_NUMBER, &[]), &DecodeOptions::strict())
+            .is_ok()
+    );
+}
+
+#[test]
+fn newer_sc_interface_version_lenient_strict() {
+    let body: &[&[u8]] = &[b"SMSC\0", &[0x02, 0x10, 0x00, 0x01, 0x50]];
+    let bytes = pdu(0x8000_0009, 0, 1, body);
+    let f = Frame::decode(bytes.clone()).unwrap();
+    let Pdu::BindTransceiverResp(r) = f.pdu else {
+        panic!("wrong variant")
+    };
+    assert_eq!(r.tlvs.sc_interface_version(), Some(0x50));
+    let e = strict_err(bytes.clone());
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::InvalidTlvValue {
+            tag: tags::SC_INTERFACE_VERSION,
+            value: 0x50
+        }
+    );
+    assert_eq!(e.status(), CommandStatus::ESME_RINVOPTPARAMVAL);
+    assert_eq!(e.response(), None, "a response is never answered");
+    // Strict, but we bound as v5.0: fine.
+    let v5 = DecodeOptions::strict().with_interface_version(0x50);
+    assert!(Frame::decode_with(bytes, &v5).is_ok());
+    // An error bind_resp is not checked.
+    let err_resp = pdu(0x8000_0009, 0x0D, 1, body);
+    assert!(Frame::decode_with(err_resp, &DecodeOptions::strict()).is_ok());
+}
+
+#[test]
+fn enquire_link_before_bind_is_a_session_decision() {
+    let lenient = DecodeOptions::lenient();
+    let strict = DecodeOptions::strict();
+    assert!(lenient.allowed_before_bind(crate::command::command_id::ENQUIRE_LINK));
+    assert!(!strict.allowed_before_bind(crate::command::command_id::ENQUIRE_LINK));
+    assert!(!strict.allowed_before_bind(crate::command::command_id::ENQUIRE_LINK_RESP));
+    for id in [1u32, 2, 9, 0xB, 0x8000_0000, 0x8000_0009] {
+        assert!(strict.allowed_before_bind(id), "{id:#x}");
+    }
+    for id in [4u32, 5, 0x103, 6] {
+        assert!(!lenient.allowed_before_bind(id), "{id:#x}");
+    }
+    assert_eq!(DecodeOptions::for_mode(true), strict);
+    assert_eq!(DecodeOptions::for_mode(false), lenient);
+}
+
+#[test]
+fn alphanumeric_sender_with_at_sign_keeps_its_c_string() {
+    // '@' is septet 0x00 in GSM 03.38: a C-Octet String is never GSM-encoded, so "Info@Home"
+    // travels as 0x40 and its NUL is the real end of the field (issue 3 §6).
+    let sm = SubmitSm {
+        source_addr_ton: 5,
+        source_addr: "Info@Home".into(),
+        destination_addr: "447700900123".into(),
+        ..SubmitSm::default()
+    };
+    let bytes = Frame::new(1, Pdu::SubmitSm(sm.clone())).to_bytes();
+    let body = &bytes[16..];
+    assert_eq!(&body[3..13], b"Info@Home\0");
+    let Pdu::SubmitSm(back) = Frame::decode(bytes).unwrap().pdu else {
+        panic!("submit_sm")
+    };
+    assert_eq!(back.source_addr, "Info@Home");
+    assert_eq!(back.destination_addr, "447700900123");
+}

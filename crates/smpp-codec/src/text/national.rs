@@ -26,6 +26,75 @@ pub const SPANISH: u8 = 2;
 /// Language identifier of Portuguese (TS 23.038 §6.2.1.2.4).
 pub const PORTUGUESE: u8 = 3;
 
+/// The national language tables a message uses (TS 23.038 §6.2.1.2.4): `single` replaces the
+/// extension table (UDH IEI 0x24), `locking` the basic table (UDH IEI 0x25); `None` keeps the
+/// default table. Identifiers as [`TURKISH`], [`SPANISH`], [`PORTUGUESE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct NationalShift {
+    /// Language of the single shift table (IEI 0x24), if any.
+    pub single: Option<u8>,
+    /// Language of the locking shift table (IEI 0x25), if any.
+    pub locking: Option<u8>,
+}
+
+impl NationalShift {
+    /// No national table: the default alphabet.
+    pub const NONE: NationalShift = NationalShift {
+        single: None,
+        locking: None,
+    };
+
+    /// `true` when neither table is selected.
+    pub fn is_none(&self) -> bool {
+        self.single.is_none() && self.locking.is_none()
+    }
+
+    /// The UDH information elements selecting these tables (TS 23.040 §9.2.3.24.15–16):
+    /// `24 01 id` and/or `25 01 id`, without the UDHL octet.
+    pub fn udh_elements(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(6);
+        if let Some(id) = self.single {
+            v.extend_from_slice(&[crate::udh::IEI_NATIONAL_SINGLE_SHIFT, 1, id]);
+        }
+        if let Some(id) = self.locking {
+            v.extend_from_slice(&[crate::udh::IEI_NATIONAL_LOCKING_SHIFT, 1, id]);
+        }
+        v
+    }
+
+    /// The tables a UDH selects (see [`crate::udh::national_language_shifts`]).
+    pub fn from_udh(user_data: &[u8]) -> NationalShift {
+        let (single, locking) = crate::udh::national_language_shifts(user_data);
+        NationalShift { single, locking }
+    }
+
+    /// The candidate table combinations for `language`: single shift alone, and where the
+    /// language has a locking table, locking alone and both (TS 23.038 Annex A).
+    pub fn candidates(language: u8) -> Vec<NationalShift> {
+        let mut v = vec![NationalShift {
+            single: Some(language),
+            locking: None,
+        }];
+        if has_locking_table(language) {
+            v.push(NationalShift {
+                single: None,
+                locking: Some(language),
+            });
+            v.push(NationalShift {
+                single: Some(language),
+                locking: Some(language),
+            });
+        }
+        v
+    }
+}
+
+/// `true` for the languages with a locking shift table here (Turkish, Portuguese; Spanish has
+/// none in TS 23.038).
+pub fn has_locking_table(id: u8) -> bool {
+    matches!(id, TURKISH | PORTUGUESE)
+}
+
 /// The English name of a supported language identifier, `None` for others.
 pub fn language_name(id: u8) -> Option<&'static str> {
     match id {
