@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sled::Transactional as _;
 
@@ -140,6 +140,97 @@ pub(crate) struct Store {
     /// Serialises every read-modify-write of the store (hand-over, claim, events), so that a
     /// [`Tx`] never conflicts and two claims never lease the same message.
     lock: Mutex<()>,
+    /// Group commit: one sled flush at a time, shared by every caller that waits for it.
+    flusher: Arc<GroupFlush>,
+}
+
+/// Group commit of sled flushes.
+///
+/// Why not `Db::flush_async` from every request: sled 0.34's concurrent `flush_async` calls
+/// can wait on each other forever under a few hundred concurrent hand-overs (sled issue #1308,
+/// seen here as hand-overs that never answered). Here one synchronous `Db::flush` runs at a
+/// time on the blocking pool; a caller that arrives while it runs waits for the *next* flush
+/// (which starts after its writes), and every caller that arrived meanwhile shares that one.
+/// The flush loop runs in its own task, so a cancelled request (a client that hung up) never
+/// leaves the flusher marked as running.
+struct GroupFlush {
+    state: Mutex<FlushState>,
+    /// `(generation of the last finished flush, its outcome)`.
+    done: tokio::sync::watch::Sender<(u64, Result<(), String>)>,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// Flushes started so far (the generation of the latest).
+    started: u64,
+    /// Whether the flush task is running.
+    running: bool,
+    /// The highest generation a waiter needs.
+    wanted: u64,
+}
+
+impl GroupFlush {
+    fn new() -> GroupFlush {
+        GroupFlush {
+            state: Mutex::new(FlushState::default()),
+            done: tokio::sync::watch::channel((0, Ok(()))).0,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, FlushState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a flush that started after this call has finished; its outcome.
+    async fn flush(self: &Arc<Self>, db: &sled::Db) -> Result<(), String> {
+        let mut rx = self.done.subscribe();
+        let target = {
+            let mut s = self.state();
+            // A flush running now may have started before our writes: we need the next one.
+            let target = s.started + 1;
+            s.wanted = s.wanted.max(target);
+            if !s.running {
+                s.running = true;
+                let me = Arc::clone(self);
+                let db = db.clone();
+                tokio::spawn(async move { me.run(db).await });
+            }
+            target
+        };
+        loop {
+            {
+                let seen = rx.borrow_and_update();
+                if seen.0 >= target {
+                    return seen.1.clone();
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err("the flush task ended".to_owned());
+            }
+        }
+    }
+
+    /// Runs flushes until no waiter needs another one.
+    async fn run(self: Arc<Self>, db: sled::Db) {
+        loop {
+            let generation = {
+                let mut s = self.state();
+                if s.wanted <= s.started {
+                    s.running = false;
+                    return;
+                }
+                s.started += 1;
+                s.started
+            };
+            let db2 = db.clone();
+            let outcome = match tokio::task::spawn_blocking(move || db2.flush()).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("flush task failed: {e}")),
+            };
+            drop(self.done.send_replace((generation, outcome)));
+        }
+    }
 }
 
 impl Store {
@@ -166,6 +257,7 @@ impl Store {
             db,
             trees,
             lock: Mutex::new(()),
+            flusher: Arc::new(GroupFlush::new()),
         })
     }
 
@@ -194,15 +286,14 @@ impl Store {
         }
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable (a group commit: see [`GroupFlush`]).
     pub(crate) async fn flush(&self) -> Result<(), CoreStoreError> {
-        self.db
-            .flush_async()
+        self.flusher
+            .flush(&self.db)
             .await
-            .map(|_| ())
-            .map_err(|e| CoreStoreError::Flush {
+            .map_err(|reason| CoreStoreError::Flush {
                 path: self.path.clone(),
-                reason: e.to_string(),
+                reason,
             })
     }
 
@@ -346,12 +437,32 @@ impl Tx<'_> {
         if raw.is_empty() {
             return Ok(());
         }
-        let trees: Vec<&sled::Tree> = store.trees.iter().collect();
+        // Only the trees this operation touches take part: a sled transaction locks every tree
+        // it names, and a hand-over touches two of the seven. One tree alone is written as one
+        // atomic `Batch`, which costs less than a transaction.
+        let touched: BTreeSet<TreeId> = raw.keys().map(|(t, _)| *t).collect();
+        if touched.len() == 1 {
+            let t = *touched.iter().next().expect("one tree");
+            let mut batch = sled::Batch::default();
+            for ((_, k), v) in raw {
+                match v {
+                    Some(v) => batch.insert(k, v),
+                    None => batch.remove(k),
+                }
+            }
+            return store
+                .tree(t)
+                .apply_batch(batch)
+                .map_err(|e| CoreStoreError::storage("write", e));
+        }
+        let order: Vec<TreeId> = touched.into_iter().collect();
+        let trees: Vec<&sled::Tree> = order.iter().map(|t| store.tree(*t)).collect();
         trees
             .as_slice()
             .transaction(|tt| {
                 for ((t, k), v) in &raw {
-                    let tree = &tt[*t as usize];
+                    let slot = order.iter().position(|o| o == t).expect("touched tree");
+                    let tree = &tt[slot];
                     match v {
                         Some(v) => {
                             tree.insert(k.as_slice(), v.as_slice())?;
@@ -423,5 +534,36 @@ mod tests {
         };
         assert_eq!(QueueEntry::decode(&e.encode()), Some(e));
         assert_eq!(QueueEntry::decode(&[1, 2]), None);
+    }
+
+    /// Hundreds of concurrent flushes, each after its own write, all finish and leave every
+    /// write durable: the hang of concurrent `flush_async` (sled #1308) cannot come back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_flushes_share_commits_and_all_finish() {
+        let dir = std::env::temp_dir().join(format!("smppgw-flush-{}", ulid::Ulid::new()));
+        let store = Arc::new(Store::open(&dir).unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..400u32 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .tree(TreeId::Messages)
+                    .insert(i.to_be_bytes(), &b"x"[..])
+                    .unwrap();
+                store.flush().await
+            }));
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        })
+        .await;
+        assert!(all.is_ok(), "concurrent flushes did not all finish");
+        let started = store.flusher.state().started;
+        assert!(started >= 1 && started < 400, "{started} flushes for 400 callers: no grouping");
+        assert_eq!(store.tree(TreeId::Messages).len(), 400);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
