@@ -65,6 +65,7 @@ def gw(tmp_path_factory) -> Iterator[Gateway]:
         server_bind("quiet", enquire_link_interval=0, inactivity_timeout=2),
         server_bind("late"),
         server_bind("spread", window_size=2),
+        server_bind("strict", strict_pdu=True),
     ]
     g.config["mo_routes"] = [
         {"prefix": "7771", "source_smsc": "late"},
@@ -115,6 +116,24 @@ def test_requests_before_bind_get_rinvbndsts_and_enquire_link_is_answered(raw):
     assert r.read() == (ENQUIRE_LINK_RESP, ESME_ROK, 6, b"")
     # Still usable: the bind that follows is accepted.
     assert r.bind("partner", "pw") == ESME_ROK
+
+
+def test_strict_pdu_bind_answers_a_deviation_with_its_status_and_a_lenient_bind_takes_it(raw):
+    # source_addr of 25 characters: over SMPP 3.4's maximum of 21 octets with the NUL.
+    long_source = "A" * 25
+    lenient, strict = raw(), raw()
+    assert lenient.bind("partner", "pw") == ESME_ROK
+    assert strict.bind("strict", "pw") == ESME_ROK
+    lenient.send(pdu(SUBMIT_SM, 3, submit_body(long_source, "33700000001", b"lenient")))
+    cid, status, seq, _ = lenient.read()
+    assert (cid, status, seq) == (SUBMIT_SM | 0x80000000, ESME_ROK, 3)
+    strict.send(pdu(SUBMIT_SM, 4, submit_body(long_source, "33700000001", b"strict")))
+    cid, status, seq, _ = strict.read()
+    assert (cid, status, seq) == (SUBMIT_SM | 0x80000000, ESME_RINVSRCADR, 4)
+    # The session stays usable: a well-formed submit_sm is accepted.
+    strict.send(pdu(SUBMIT_SM, 5, submit_body("MyBrand", "33700000001", b"ok")))
+    cid, status, seq, _ = strict.read()
+    assert (cid, status, seq) == (SUBMIT_SM | 0x80000000, ESME_ROK, 5)
 
 
 def test_unknown_command_id_gets_generic_nack_rinvcmdid(raw):

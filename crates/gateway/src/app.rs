@@ -153,6 +153,7 @@ pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) 
             unbind_timeout: secs(b.unbind_timeout),
             drain_timeout: secs(b.drain_timeout),
             throttle_resends: b.throttle_resends,
+            decode: crate::peers::decode_options(b.strict_pdu, b.interface_version),
         },
         tps_limit: b.tps_limit,
         reconnect_interval: secs(b.reconnect_interval),
@@ -338,7 +339,11 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     }
     let lcfg = ListenerConfig {
         our_system_id: config.smsc_name.chars().take(15).collect(),
-        session: SessionConfig { bind_timeout: Duration::from_secs(config.listen.bind_timeout.max(1)), ..SessionConfig::default() },
+        session: SessionConfig {
+            bind_timeout: Duration::from_secs(config.listen.bind_timeout.max(1)),
+            decode: crate::peers::decode_options(config.listen.strict_pdu, 0x34),
+            ..SessionConfig::default()
+        },
         max_pdu_len: config.max_pdu_len,
     };
     let server_handler = Arc::new(ServerSide::new(gw.clone()));

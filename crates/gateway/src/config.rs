@@ -124,6 +124,11 @@ pub struct Listen {
     /// `[listen.tls]`: an SMPP-over-TLS listener beside the plain one (absent = none).
     #[serde(default)]
     pub tls: Option<ListenTls>,
+    /// Decode strictly what a connection sends before its bind is accepted (the bind itself,
+    /// an early `enquire_link`, answered `ESME_RINVBNDSTS`); from the bind on, the peer's own
+    /// `strict_pdu` applies. Default `false`.
+    #[serde(default)]
+    pub strict_pdu: bool,
 }
 
 /// `[listen.tls]`: SMPP over TLS for partners, beside the plain listener; `max_connections`
@@ -403,6 +408,12 @@ pub struct ClientBind {
     /// Retry cache on this bind.
     #[serde(default)]
     pub cache_enabled: bool,
+    /// Decode this peer's PDUs strictly (`smpp_codec::pdu::DecodeOptions::strict`: spec
+    /// maximum lengths, final NULs, TLV lengths, sequence number range, `enquire_link` only
+    /// once bound…), each deviation answered with its `command_status`. Default `false`:
+    /// lenient where real peers deviate harmlessly (`docs/codec.md`).
+    #[serde(default)]
+    pub strict_pdu: bool,
     /// Retry cache capacity (1–1000000).
     #[serde(default = "default_cache_size")]
     pub cache_max_size: u64,
@@ -517,6 +528,12 @@ pub struct ServerBind {
     /// Retry cache on this bind.
     #[serde(default)]
     pub cache_enabled: bool,
+    /// Decode this peer's PDUs strictly (`smpp_codec::pdu::DecodeOptions::strict`: spec
+    /// maximum lengths, final NULs, TLV lengths, sequence number range, `enquire_link` only
+    /// once bound…), each deviation answered with its `command_status`. Default `false`:
+    /// lenient where real peers deviate harmlessly (`docs/codec.md`).
+    #[serde(default)]
+    pub strict_pdu: bool,
     /// Retry cache capacity.
     #[serde(default = "default_cache_size")]
     pub cache_max_size: u64,
@@ -830,7 +847,7 @@ fn all_bind_types() -> Vec<BindType> {
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { host: default_any(), port: default_smpp_port(), max_connections: default_max_conn(), bind_timeout: default_bind_timeout(), tls: None }
+        Listen { host: default_any(), port: default_smpp_port(), max_connections: default_max_conn(), bind_timeout: default_bind_timeout(), tls: None, strict_pdu: false }
     }
 }
 impl Default for Metrics {

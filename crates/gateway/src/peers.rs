@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use core_bridge::api::{new_message_id, now_ms, BindMode};
 use futures::future::BoxFuture;
-use smpp_codec::pdu::{Bind, Frame, Pdu};
+use smpp_codec::pdu::{Bind, DecodeOptions, Frame, Pdu};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::types::BindKind;
 use smpp_session::{BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHandler, SessionInfo, TpsLimiter};
@@ -32,7 +32,16 @@ pub fn server_session_config(b: &ServerBind, bind_timeout_s: u64) -> SessionConf
         unbind_timeout: secs(b.unbind_timeout),
         drain_timeout: secs(b.drain_timeout),
         throttle_resends: b.throttle_resends,
+        decode: decode_options(b.strict_pdu, 0x34),
     }
+}
+
+/// The codec options of a bind: `strict_pdu` picks [`DecodeOptions::strict`] or
+/// [`DecodeOptions::lenient`]; `interface_version` is the version this side binds with (a
+/// client bind's key; 0x34 for what partners send), against which a strict client bind checks
+/// the SMSC's `sc_interface_version`.
+pub fn decode_options(strict_pdu: bool, interface_version: u8) -> DecodeOptions {
+    DecodeOptions::for_mode(strict_pdu).with_interface_version(interface_version)
 }
 
 /// One per-peer window per partner, shared by all of the partner's sessions.

@@ -178,8 +178,8 @@ pub enum ServerChange {
 pub fn server_change(old: &ServerBind, new: &ServerBind) -> ServerChange {
     if old.system_id != new.system_id || old.ip_whitelist != new.ip_whitelist || old.allowed_bind_types != new.allowed_bind_types {
         ServerChange::Rebind
-    } else if (old.tps_limit, old.enquire_link_interval, old.window_size, old.response_timeout, old.inactivity_timeout, old.queue_check_frequency)
-        != (new.tps_limit, new.enquire_link_interval, new.window_size, new.response_timeout, new.inactivity_timeout, new.queue_check_frequency)
+    } else if (old.tps_limit, old.enquire_link_interval, old.window_size, old.response_timeout, old.inactivity_timeout, old.queue_check_frequency, old.strict_pdu)
+        != (new.tps_limit, new.enquire_link_interval, new.window_size, new.response_timeout, new.inactivity_timeout, new.queue_check_frequency, new.strict_pdu)
     {
         ServerChange::Live
     } else {

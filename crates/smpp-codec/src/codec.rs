@@ -44,6 +44,17 @@ impl SmppCodec {
         self
     }
 
+    /// Changes the [`DecodeOptions`] from the next PDU on (an SMSC learns who its peer is,
+    /// and so which options apply, only from the bind).
+    pub fn set_options(&mut self, options: DecodeOptions) {
+        self.options = options;
+    }
+
+    /// The [`DecodeOptions`] in force.
+    pub fn options(&self) -> &DecodeOptions {
+        &self.options
+    }
+
     /// The maximum `command_length` accepted, in octets.
     pub fn max_pdu_len(&self) -> usize {
         self.max_len

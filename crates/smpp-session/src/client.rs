@@ -391,7 +391,7 @@ async fn run_client(
         session.bind(now(), config.kind, config.bind_body());
         let bound_status = status.clone();
         let conn = Conn {
-            framed: framed(connected.stream, config.max_pdu_len),
+            framed: framed(connected.stream, config.max_pdu_len, session_config.decode),
             session,
             info: Arc::new(info.clone()),
             handler: handler.clone(),

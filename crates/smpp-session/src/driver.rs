@@ -484,6 +484,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                     Some(Control::Drop) => self.session.drop_connection(),
                     Some(Control::Update(cfg, tps)) => {
+                        self.framed.codec_mut().set_options(cfg.decode);
                         self.session.set_config(cfg, now());
                         self.tps.set_limit(tps);
                     }
@@ -585,6 +586,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                 let admitted = self.admit.take().is_none_or(|admit| admit(&info, &grant));
                 if admitted {
                     self.info = Arc::new(info);
+                    // The peer is known from here on: its decode options apply.
+                    self.framed.codec_mut().set_options(grant.config.decode);
                     self.session.set_config(grant.config, now());
                     self.tps = grant.tps;
                     let our = self.our_system_id.clone();
@@ -650,7 +653,7 @@ fn response_for(resp: Pdu, reply: &InboundReply) -> Pdu {
     }
 }
 
-/// A new framed stream with the codec's maximum PDU length.
-pub(crate) fn framed<IO: AsyncRead + AsyncWrite>(io: IO, max_pdu_len: usize) -> Framed<IO, SmppCodec> {
-    Framed::new(io, SmppCodec::new(max_pdu_len))
+/// A new framed stream with the codec's maximum PDU length and decode options.
+pub(crate) fn framed<IO: AsyncRead + AsyncWrite>(io: IO, max_pdu_len: usize, options: smpp_codec::pdu::DecodeOptions) -> Framed<IO, SmppCodec> {
+    Framed::new(io, SmppCodec::new(max_pdu_len).with_options(options))
 }

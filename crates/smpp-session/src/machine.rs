@@ -35,7 +35,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use smpp_codec::command::command_id as cid;
-use smpp_codec::pdu::{Bind, BindResp, DecodeError, Frame, Pdu};
+use smpp_codec::pdu::{Bind, BindResp, DecodeError, DecodeOptions, Frame, Pdu};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::tlv::{tags, Tlvs};
 use smpp_codec::types::{BindKind, COctetString};
@@ -95,6 +95,12 @@ pub struct SessionConfig {
     /// Shell: how many times one request is sent again after `ESME_RTHROTTLED` or
     /// `ESME_RMSGQFUL` before that answer goes to the application (default 5).
     pub throttle_resends: u32,
+    /// How the peer's PDUs are decoded: lenient (default) or strict, per bind
+    /// (`strict_pdu`; `smpp_codec::pdu::DecodeOptions`). Besides the codec's own checks, the
+    /// session applies [`DecodeOptions::allowed_before_bind`]: with
+    /// `reject_enquire_link_before_bind`, an `enquire_link` before the bind is answered
+    /// `ESME_RINVBNDSTS` (SMPP 3.4 Table 2-1).
+    pub decode: DecodeOptions,
 }
 
 impl Default for SessionConfig {
@@ -110,6 +116,7 @@ impl Default for SessionConfig {
             unbind_timeout: DEFAULT_UNBIND_TIMEOUT,
             drain_timeout: Duration::from_secs(5),
             throttle_resends: 5,
+            decode: DecodeOptions::lenient(),
         }
     }
 }
@@ -598,6 +605,9 @@ impl Session {
     fn handle_request(&mut self, _now: Instant, frame: Frame) {
         let seq = frame.sequence_number;
         match &frame.pdu {
+            Pdu::EnquireLink if matches!(self.state, State::Open | State::Binding) && !self.config.decode.allowed_before_bind(cid::ENQUIRE_LINK) => {
+                self.refuse(seq, &frame.pdu, CommandStatus::ESME_RINVBNDSTS);
+            }
             Pdu::EnquireLink => {
                 self.transmit.push_back(Frame::new(seq, Pdu::EnquireLinkResp));
                 self.events.push_back(Event::EnquireLinkReceived);
@@ -880,6 +890,20 @@ mod tests {
         let mut s = bound_esme(t0, BindKind::Receiver);
         s.handle_frame(t0, Frame::new(0x7FFF_FFFF, Pdu::EnquireLink));
         assert_eq!(drain(&mut s).0, vec![Frame::new(0x7FFF_FFFF, Pdu::EnquireLinkResp)]);
+    }
+
+    #[test]
+    fn strict_decode_options_refuse_enquire_link_before_bind_only() {
+        let t0 = Instant::now();
+        let strict = SessionConfig { decode: DecodeOptions::strict(), ..cfg() };
+        let mut s = Session::new(Role::Smsc, strict.clone(), t0);
+        s.handle_frame(t0, Frame::new(9, Pdu::EnquireLink));
+        let (f, _) = drain(&mut s);
+        assert_eq!(f, vec![Frame::with_status(9, CommandStatus::ESME_RINVBNDSTS, Pdu::EnquireLinkResp)]);
+        // Once bound, a strict session answers it as always.
+        let mut s = bound_smsc(t0, BindKind::Transceiver, strict);
+        s.handle_frame(t0, Frame::new(10, Pdu::EnquireLink));
+        assert_eq!(drain(&mut s).0, vec![Frame::new(10, Pdu::EnquireLinkResp)]);
     }
 
     #[test]

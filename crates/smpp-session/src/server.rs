@@ -392,7 +392,7 @@ async fn run_session<IO: AsyncRead + AsyncWrite + Unpin>(
         reg.try_insert(entry, grant.max_sessions)
     });
     let conn = Conn {
-        framed: framed(io, config.max_pdu_len),
+        framed: framed(io, config.max_pdu_len, config.session.decode),
         session: Session::new(Role::Smsc, config.session.clone(), accepted_at),
         info: Arc::new(info.clone()),
         handler: handler.clone(),
