@@ -6,8 +6,8 @@ retry cache off, on disk and in memory, in one run (figures: docs/performance.md
         [--messages 40000] [--connections 6] [--window 100] [--runs 5]
 
 Scenarios, each a fresh gateway against the same core — `tests/interop/cache_support.StubCore`
-in a process of its own on loopback (in memory, no fsync: the embedded core is not used because
-under this load its concurrent sled `flush_async` calls deadlock, sled issue #1308):
+in a process of its own on loopback (in memory, no fsync, so that the cache's cost is not mixed
+with the core's own fsyncs):
 
 - cache off, core up            — the reference
 - cache on disk, core up        — the direct path (the cache is not written)

@@ -289,6 +289,13 @@ fn parse_batch<T>(
 
 /// `InboundBatch` or a single `InboundMessage`.
 fn parse_inbound(body: &[u8]) -> Result<Vec<InboundMessage>, ApiError> {
+    // Fast path: a well-formed batch straight from the bytes (the gateway's hand-overs). Only a
+    // body that does not parse this way takes the slower path through a `Value`, which names
+    // the field at fault.
+    if let Ok(batch) = serde_json::from_slice::<core_bridge::api::InboundBatch>(body) {
+        check_ids(&batch.messages, Some("messages"))?;
+        return Ok(batch.messages);
+    }
     let v = parse_json(body)?;
     let (messages, prefix): (Vec<InboundMessage>, Option<&str>) = match &v {
         Value::Object(map) if map.contains_key("messages") => (
@@ -304,6 +311,12 @@ fn parse_inbound(body: &[u8]) -> Result<Vec<InboundMessage>, ApiError> {
             ))
         }
     };
+    check_ids(&messages, prefix)?;
+    Ok(messages)
+}
+
+/// Every message id must be non-empty; the error names `messages[i].id` (or `id`).
+fn check_ids(messages: &[InboundMessage], prefix: Option<&str>) -> Result<(), ApiError> {
     for (i, m) in messages.iter().enumerate() {
         if m.id.trim().is_empty() {
             let field = prefix
@@ -316,7 +329,7 @@ fn parse_inbound(body: &[u8]) -> Result<Vec<InboundMessage>, ApiError> {
             ));
         }
     }
-    Ok(messages)
+    Ok(())
 }
 
 // ----- handlers ------------------------------------------------------------------------------
