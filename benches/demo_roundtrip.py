@@ -58,7 +58,16 @@ def main() -> None:
     import socket
     client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.bind_transceiver(system_id=args.system_id, password=args.password)
-    listener = threading.Thread(target=client.listen, daemon=True)
+    done = threading.Event()
+
+    def listen() -> None:
+        try:
+            client.listen()
+        except Exception:  # the socket closed under it at the end: expected then
+            if not done.is_set():
+                raise
+
+    listener = threading.Thread(target=listen, daemon=True)
     listener.start()
 
     to_resp, to_receipt = [], []
@@ -98,6 +107,7 @@ def main() -> None:
         "sim_receipt_delay_ms": args.sim_delay_ms,
     }
     print(json.dumps(out, indent=2))
+    done.set()
     client.unbind()
     client.disconnect()
 
