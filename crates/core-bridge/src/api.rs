@@ -420,14 +420,29 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A new gateway-assigned message id (ULID: 26 characters, sortable by time).
+/// A new gateway-assigned message id (ULID: 26 characters, sortable by time), strictly
+/// increasing within this process, also within one millisecond: the core's queues and the
+/// retry cache deliver oldest id first, so ids must follow the order messages arrived in.
 pub fn new_message_id() -> String {
-    ulid::Ulid::new().to_string()
+    static IDS: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut ids = IDS.lock().unwrap_or_else(|p| p.into_inner());
+    ids.get_or_insert_with(ulid::Generator::new)
+        .generate()
+        // The random part overflowed within one millisecond (2^80 ids): a plain new ULID.
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_increase_in_the_order_they_are_made() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_message_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order within a millisecond");
+        assert!(ids.iter().all(|id| id.len() == 26));
+    }
 
     #[test]
     fn event_kind_is_flattened_with_a_type_tag() {
