@@ -60,6 +60,9 @@ pub struct EsmeConfig {
     pub registered_delivery: bool,
     /// Give up after this long without any response or receipt.
     pub timeout: Duration,
+    /// Give up after this long in all, from the first submit (`None`: no limit); a gateway
+    /// answering errors slowly makes progress and would never hit `timeout`.
+    pub max_duration: Option<Duration>,
     /// Destinations `"{d}{destination}"`, d in 0..variants (1 = `destination` as given).
     pub destination_variants: u32,
     /// `source_addr` of the submits.
@@ -90,6 +93,7 @@ impl Default for EsmeConfig {
             tps: None,
             registered_delivery: false,
             timeout: Duration::from_secs(10),
+            max_duration: None,
             destination_variants: 1,
             source: "12345".into(),
             destination: "33600000000".into(),
@@ -561,6 +565,10 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
             last_seen = (responses, receipts);
             last_progress = Instant::now();
         } else if last_progress.elapsed() >= cfg.timeout {
+            timed_out = true;
+            break;
+        }
+        if cfg.max_duration.is_some_and(|m| global.epoch.elapsed() >= m) {
             timed_out = true;
             break;
         }

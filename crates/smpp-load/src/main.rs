@@ -79,6 +79,9 @@ enum Mode {
         /// Seconds without any response or receipt before giving up.
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
+        /// Seconds in all (from the first submit) before giving up.
+        #[arg(long)]
+        max_seconds: Option<f64>,
         /// Destinations "<d><destination>" for d in 0..N (to spread over prefix routes).
         #[arg(long, default_value_t = 1)]
         destination_variants: u32,
@@ -185,7 +188,7 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> ExitCode {
     match cli.mode {
         Mode::Esme {
-            addr, bind, sessions, receivers, system_id, password, messages, window, tps, registered_delivery, timeout, destination_variants, destination, source, text_len, no_track_ids, connect_concurrency, json, quiet,
+            addr, bind, sessions, receivers, system_id, password, messages, window, tps, registered_delivery, timeout, max_seconds, destination_variants, destination, source, text_len, no_track_ids, connect_concurrency, json, quiet,
         } => {
             if !(timeout.is_finite() && timeout > 0.0) {
                 eprintln!("smpp-load: --timeout must be a positive number of seconds");
@@ -203,6 +206,7 @@ async fn async_main(cli: Cli) -> ExitCode {
                 tps,
                 registered_delivery,
                 timeout: Duration::from_secs_f64(timeout),
+                max_duration: max_seconds.filter(|m| m.is_finite() && *m > 0.0).map(Duration::from_secs_f64),
                 destination_variants,
                 source,
                 destination,
