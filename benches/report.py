@@ -16,7 +16,13 @@ import sys
 
 def runs(res, prefix):
     files = [f for f in glob.glob(os.path.join(res, prefix + ".*.json")) if re.fullmatch(re.escape(prefix) + r"\.\d+\.json", os.path.basename(f))]
-    return [json.load(open(f)) for f in sorted(files)]
+    out = []
+    for f in sorted(files):
+        try:
+            out.append(json.load(open(f)))
+        except (OSError, ValueError):
+            print(f"report.py: {f} is not a result (the run did not finish): left out", file=sys.stderr)
+    return out
 
 
 def median_run(res, prefix):
@@ -24,7 +30,8 @@ def median_run(res, prefix):
     rs = runs(res, prefix)
     if not rs:
         return None, []
-    ordered = sorted(rs, key=lambda r: r["throughput_per_s"])
+    good = [r for r in rs if r.get("passed")] or rs
+    ordered = sorted(good, key=lambda r: r["throughput_per_s"])
     return ordered[(len(ordered) - 1) // 2], rs
 
 
@@ -46,7 +53,9 @@ def table(res, conditions):
     def rate_range(rs):
         if len(rs) < 2:
             return "–"
-        v = [r["throughput_per_s"] for r in rs]
+        v = [r["throughput_per_s"] for r in rs if r.get("passed")]
+        if len(v) < 2:
+            return "–"
         return f"{fmt_rate(min(v))}–{fmt_rate(max(v))}"
 
     def ratio(a, b):
@@ -60,12 +69,11 @@ def table(res, conditions):
             return
         lat = r["latency"]
         cpu = f"{r['gateway_cpu_pct']:.0f} %" if "gateway_cpu_pct" in r else "–"
-        lost = r["lost_responses"] + r["unexpected_responses"] + r["ids"]["duplicate_ids"]
-        if r.get("registered_delivery"):
-            lost += r["ids"]["missing_receipts"] + r["ids"]["duplicate_receipts"] + r["ids"]["unknown_receipts"]
+        failed = sum(1 for x in rs if not x.get("passed"))
+        note = f" ({failed} of {len(rs)} runs FAILED: timed out, messages unanswered)" if failed else ""
         rows.append(
             f"| {name} | {fmt_rate(r['throughput_per_s'])} | {rate_range(rs)} | {fmt_us(lat['p50_us'])} | {fmt_us(lat['p99_us'])} | "
-            f"{fmt_us(lat['p999_us'])} | {cpu} | {ratio_text} | {target} | {met}{'' if lost == 0 else f' (LOSS/DUP {lost})'} |"
+            f"{fmt_us(lat['p999_us'])} | {cpu} | {ratio_text} | {target} | {met}{note} |"
         )
 
     def yes(ok):
@@ -124,7 +132,8 @@ def main():
         if not rs:
             print(0)
             return
-        print(statistics.median(r[sys.argv[4]] for r in rs))
+        good = [r for r in rs if r.get("passed")] or rs
+        print(statistics.median(r[sys.argv[4]] for r in good))
     elif sys.argv[1] == "table":
         res, doc = sys.argv[2], sys.argv[3]
         conditions = sys.argv[sys.argv.index("--conditions") + 1]
