@@ -8,6 +8,7 @@
 #   3. cargo build --workspace --bins
 #   4. cargo test --workspace, then a bounded cargo-fuzz run of the codec (FUZZ_SECONDS, 60)
 #   5. pytest -q tests/interop, against target/debug/smppgw
+#   6. benches/run.sh --smoke: every benchmark scenario, tiny, counts checked at both ends
 # It exits non-zero when anything fails: at once when an install or the build fails, after the
 # interoperability tests when `cargo test` fails. A pytest run that collects no test fails too. Environment: PYTHON (interpreter for the venv), SMPPGW_BIN (binary under test),
 # FUZZ_SECONDS (length of the fuzz run, 0 skips it).
@@ -170,6 +171,15 @@ case "$pytest_rc" in
   5) FAILED_STEPS+=("pytest tests/interop: no test collected") ;;
   *) FAILED_STEPS+=("pytest tests/interop (exit $pytest_rc)") ;;
 esac
+
+# ---- 6. benchmark scenarios, tiny ----------------------------------------------------------------
+# benches/run.sh --smoke runs every scenario of docs/performance.md ("Scenarios") for seconds with
+# the debug binaries and checks the counts at both ends: it fails on a lost or duplicated message,
+# never on a figure.
+step "benches/run.sh --smoke (every benchmark scenario, tiny)"
+if ! PROFILE=debug benches/run.sh --smoke; then
+  FAILED_STEPS+=("benches/run.sh --smoke")
+fi
 
 if [ "${#FAILED_STEPS[@]}" -ne 0 ]; then
   fail "$(printf '%s; ' "${FAILED_STEPS[@]}")"
