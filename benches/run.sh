@@ -38,7 +38,8 @@ else
   cargo build --release -p gateway --bin smppgw || exit 2
   cargo build --release -p smpp-load || exit 2
 fi
-GW="$ROOT/target/$PROFILE/smppgw"
+# SMPPGW_BENCH_BIN: another gateway binary to measure (e.g. one built with other features).
+GW="${SMPPGW_BENCH_BIN:-$ROOT/target/$PROFILE/smppgw}"
 LOAD="$ROOT/target/$PROFILE/smpp-load"
 for b in "$GW" "$LOAD"; do
   [ -x "$b" ] || { echo "benches/run.sh: $b is missing (build it first)" >&2; exit 2; }

@@ -528,7 +528,11 @@ pub(crate) async fn queue_worker(
         Target::Carrier(h) => Some(h.subscribe()),
         Target::Partner => None,
     };
-    let wait_ms = (poll.as_millis() as u64).min(MAX_CLAIM_WAIT_MS).min(gw.config().core_timeout_ms / 2) as u32;
+    // The long poll's wait does not follow the poll interval: a core that long-polls answers the
+    // moment a message arrives, so a longer wait costs no latency and spares an idle bind ten
+    // empty claims a second (S4 idle CPU, docs/performance.md). The interval paces cores that
+    // answer at once (below).
+    let wait_ms = MAX_CLAIM_WAIT_MS.min(gw.config().core_timeout_ms / 2) as u32;
     let mut error_logged = false;
     loop {
         if stop.is_cancelled() {

@@ -8,9 +8,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use gateway::config::Config;
 
-/// mimalloc instead of glibc's malloc: the hand-over path allocates and frees many short-lived
-/// buffers across threads (JSON bodies, sled nodes), where glibc spent about a tenth of the
-/// gateway's CPU in `_int_malloc`/`malloc_consolidate`/`munmap` (docs/performance.md).
+/// With `--features mimalloc`, mimalloc instead of glibc's malloc: the hand-over path allocates
+/// and frees many short-lived buffers across threads (JSON bodies, sled nodes), where glibc
+/// spent about a tenth of the gateway's CPU; but idle binds cost more memory with it
+/// (docs/dependencies.md, docs/performance.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
