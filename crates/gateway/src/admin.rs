@@ -49,6 +49,9 @@ use crate::config::{ClientBind, ConfigProblem, ServerBind};
 use crate::supervisor::PeerEdit;
 use crate::telemetry;
 
+/// The `X-Requested-With` value of the dashboard's calls (`assets/dashboard/app.js`).
+pub const DASHBOARD_CALLER: &str = "smppgw-dashboard";
+
 /// What a password (or token) looks like in every answer.
 pub const PASSWORD_MASK: &str = "********";
 
@@ -127,7 +130,15 @@ async fn guard(State(gw): State<Arc<Gateway>>, req: Request, next: Next) -> Resp
     // Neither the offered credential nor its absence is worth more than one line.
     tracing::warn!(path = %req.uri().path(), "admin API: request without valid credentials refused");
     let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong credentials (Authorization: Bearer <token>, or Basic)", Some("Authorization"));
-    r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Basic realm=\"smppgw\""));
+    // A browser answers `Basic` with its own login prompt and holds the request until someone
+    // fills it in (headless: forever); the dashboard has its own login page, so its calls (which
+    // say so in `X-Requested-With`) are told `Bearer` instead.
+    let challenge = if req.headers().get("x-requested-with").is_some_and(|v| v.as_bytes() == DASHBOARD_CALLER.as_bytes()) {
+        "Bearer realm=\"smppgw\""
+    } else {
+        "Basic realm=\"smppgw\""
+    };
+    r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
     r
 }
 
@@ -1106,6 +1117,21 @@ password = "partner-secret"
         }
         let (st, _, _) = raw(&gw, "/api/v1/peers/client", Some(&format!("Bearer {TOKEN}"))).await;
         assert_eq!(st, StatusCode::OK);
+    }
+
+    /// A browser holds a request answered 401 with `Basic` behind its own prompt: the
+    /// dashboard's calls are challenged with `Bearer`, everyone else's still with `Basic`.
+    #[tokio::test]
+    async fn dashboard_calls_get_a_challenge_no_browser_prompts_for() {
+        let (gw, _) = gateway("dashboard-challenge").await;
+        let req = HttpRequest::builder().uri("/api/v1/status").header("x-requested-with", DASHBOARD_CALLER).body(Body::empty()).unwrap();
+        let resp = router(gw.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"smppgw\"");
+        let (st, headers, _) = raw(&gw, "/api/v1/status", None).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers["www-authenticate"], "Basic realm=\"smppgw\"");
+        assert!(include_str!("../assets/dashboard/app.js").contains(&format!("\"{DASHBOARD_CALLER}\"")), "app.js must send the caller name the guard checks");
     }
 
     #[tokio::test]

@@ -52,8 +52,12 @@ class ApiError extends Error {
   }
 }
 
+// Sent with every call: the admin API then answers a 401 without `WWW-Authenticate: Basic`, which
+// would make the browser hold the request behind its own login prompt.
+const DASHBOARD = "smppgw-dashboard";
+
 async function api(method, path, body) {
-  const headers = { Authorization: state.auth };
+  const headers = { Authorization: state.auth, "X-Requested-With": DASHBOARD };
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -95,7 +99,7 @@ async function login(ev) {
     : "Bearer " + $("#login-token").value.trim();
   say("login-error", "");
   try {
-    const r = await fetch("/api/v1/status", { headers: { Authorization: auth } });
+    const r = await fetch("/api/v1/status", { headers: { Authorization: auth, "X-Requested-With": DASHBOARD } });
     if (r.status === 401) { say("login-error", "Wrong credential: the gateway answered 401.", true); return; }
     if (!r.ok) { say("login-error", `The gateway answered ${r.status}.`, true); return; }
     state.status = await r.json();
@@ -168,7 +172,7 @@ async function openStream() {
   while (state.auth && !ctl.signal.aborted) {
     try {
       const since = state.lastLogSeq ? `&since=${state.lastLogSeq}` : "";
-      const r = await fetch(`/api/v1/stream?status_ms=1000${since}`, { headers: { Authorization: state.auth }, signal: ctl.signal });
+      const r = await fetch(`/api/v1/stream?status_ms=1000${since}`, { headers: { Authorization: state.auth, "X-Requested-With": DASHBOARD }, signal: ctl.signal });
       if (r.status === 401) { logout("The gateway refused the credential (401): log in again."); return; }
       if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
       live.textContent = "live";
