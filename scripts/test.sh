@@ -4,7 +4,8 @@
 # On a fresh Debian machine with the Rust toolchain, python3 (3.9+) with pip and node (18+) with
 # npm, it installs what the tests need and runs them all:
 #   1. a Python venv at tests/interop/.venv with tests/interop/requirements.txt (smpplib, pytest…)
-#   2. `npm ci` in tests/interop/node (the Node `smpp` carrier SMSC)
+#   2. `npm ci` in tests/interop/node (the Node `smpp` carrier SMSC); Debian's chromium and
+#      `npm ci` in tests/e2e (playwright-core) for the dashboard's browser tests
 #   3. cargo build --workspace --bins
 #   4. cargo test --workspace, then a bounded cargo-fuzz run of the codec (FUZZ_SECONDS, 60)
 #   5. pytest -q tests/interop, against target/debug/smppgw
@@ -99,6 +100,21 @@ fi
 # ---- 2. Node packages ------------------------------------------------------------------------
 step "npm ci in tests/interop/node"
 (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in tests/interop/node"
+
+# ---- 2b. the dashboard's browser tests: Debian's Chromium and playwright-core -------------------
+# tests/interop/test_dashboard.py runs tests/e2e/dashboard.mjs in headless /usr/bin/chromium.
+step "chromium and npm ci in tests/e2e (the dashboard's end-to-end tests)"
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "chromium is missing: installing it with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } ||
+      fail "cannot install chromium"
+  else
+    fail "/usr/bin/chromium not found: install it (Debian: apt-get install chromium); the dashboard tests need it"
+  fi
+fi
+(cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in tests/e2e"
 
 # ---- 3. build --------------------------------------------------------------------------------
 step "cargo build --workspace --bins"

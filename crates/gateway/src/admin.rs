@@ -8,6 +8,7 @@
 //!
 //! | call | what |
 //! | --- | --- |
+//! | `GET /`, `GET /ui/{file}` | the web dashboard's embedded files (no auth; [`crate::dashboard`]) |
 //! | `GET /api/v1/health` | liveness (no auth) |
 //! | `GET /api/v1/ready` | 200 when the core answers, else 503 (no auth) |
 //! | `GET /api/v1/status`, `GET /api/v1/status/{name}` | totals and one row per bind: state, uptime, counters, window, TPS now, sessions |
@@ -48,6 +49,9 @@ use crate::config::{ClientBind, ConfigProblem, ServerBind};
 use crate::supervisor::PeerEdit;
 use crate::telemetry;
 
+/// The `X-Requested-With` value of the dashboard's calls (`assets/dashboard/app.js`).
+pub const DASHBOARD_CALLER: &str = "smppgw-dashboard";
+
 /// What a password (or token) looks like in every answer.
 pub const PASSWORD_MASK: &str = "********";
 
@@ -74,6 +78,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/ready", get(ready))
         .route("/api/v1/openapi.yaml", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML) }))
+        .merge(crate::dashboard::routes())
         .merge(guarded)
         .fallback(|method: Method, uri: axum::http::Uri| async move { error(StatusCode::NOT_FOUND, format!("no such call: {method} {}", uri.path()), None) })
         .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
@@ -125,7 +130,15 @@ async fn guard(State(gw): State<Arc<Gateway>>, req: Request, next: Next) -> Resp
     // Neither the offered credential nor its absence is worth more than one line.
     tracing::warn!(path = %req.uri().path(), "admin API: request without valid credentials refused");
     let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong credentials (Authorization: Bearer <token>, or Basic)", Some("Authorization"));
-    r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Basic realm=\"smppgw\""));
+    // A browser answers `Basic` with its own login prompt and holds the request until someone
+    // fills it in (headless: forever); the dashboard has its own login page, so its calls (which
+    // say so in `X-Requested-With`) are told `Bearer` instead.
+    let challenge = if req.headers().get("x-requested-with").is_some_and(|v| v.as_bytes() == DASHBOARD_CALLER.as_bytes()) {
+        "Bearer realm=\"smppgw\""
+    } else {
+        "Basic realm=\"smppgw\""
+    };
+    r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
     r
 }
 
@@ -1034,6 +1047,91 @@ password = "partner-secret"
         })
         .await;
         assert!(end.is_ok(), "the stream ends when the gateway stops");
+    }
+
+    async fn raw(gw: &Arc<Gateway>, uri: &str, auth: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut req = HttpRequest::builder().uri(uri);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = router(gw.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        (parts.status, parts.headers, axum::body::to_bytes(body, 1 << 22).await.unwrap().to_vec())
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_is_served_without_credentials_with_its_content_types() {
+        let (gw, _) = gateway("dashboard").await;
+        let (st, headers, body) = raw(&gw, "/", None).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.starts_with("<!doctype html>") && html.contains("<script src=\"/ui/app.js\""), "{html:.200}");
+        assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        for (uri, ct, needle) in [
+            ("/ui/app.js", "text/javascript; charset=utf-8", "/api/v1/stream"),
+            ("/ui/app.css", "text/css; charset=utf-8", ".state.connected"),
+            ("/ui/favicon.svg", "image/svg+xml", "<svg"),
+            ("/ui/index.html", "text/html; charset=utf-8", "id=\"login-form\""),
+            ("/ui/", "text/html; charset=utf-8", "id=\"login-form\""),
+        ] {
+            let (st, headers, body) = raw(&gw, uri, None).await;
+            assert_eq!((st, headers["content-type"].to_str().unwrap()), (StatusCode::OK, ct), "{uri}");
+            assert!(String::from_utf8_lossy(&body).contains(needle), "{uri} lacks {needle}");
+        }
+        let (st, _, body) = raw(&gw, "/ui/secrets.toml", None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{}", String::from_utf8_lossy(&body));
+        let (st, _, _) = raw(&gw, "/ui/..%2Fsrc%2Fmain.rs", None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "only embedded files are served");
+    }
+
+    #[tokio::test]
+    async fn the_assets_are_embedded_and_reference_nothing_outside() {
+        for a in crate::dashboard::ASSETS {
+            let on_disk = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dashboard").join(a.name)).unwrap();
+            assert_eq!(a.body, on_disk.as_slice(), "{} is the file in assets/dashboard", a.name);
+            let text = String::from_utf8_lossy(a.body);
+            for far in ["http://", "https://", "//cdn", "@import"] {
+                let hits: Vec<&str> = text.lines().filter(|l| l.contains(far) && !l.contains("http://www.w3.org/2000/svg")).collect();
+                assert!(hits.is_empty(), "{} loads something from elsewhere: {hits:?}", a.name);
+            }
+        }
+        // Every file the page names is embedded.
+        let html = String::from_utf8_lossy(crate::dashboard::asset("index.html").unwrap().body).to_string();
+        for part in html.split("\"/ui/").skip(1) {
+            let name = part.split('"').next().unwrap();
+            assert!(crate::dashboard::asset(name).is_some(), "index.html names /ui/{name}, not embedded");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dashboards_data_calls_refuse_without_credentials() {
+        let (gw, _) = gateway("dashboard-auth").await;
+        // Every call app.js makes.
+        for uri in ["/api/v1/status", "/api/v1/peers/client", "/api/v1/peers/server", "/api/v1/cache", "/api/v1/cache/partner/entries?status=failed_permanent", "/api/v1/logs?limit=500", "/api/v1/stream?status_ms=1000"] {
+            let (st, _, _) = raw(&gw, uri, None).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri} without credentials");
+            let (st, _, _) = raw(&gw, uri, Some("Bearer not-the-token-at-all")).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri} with a wrong token");
+        }
+        let (st, _, _) = raw(&gw, "/api/v1/peers/client", Some(&format!("Bearer {TOKEN}"))).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+
+    /// A browser holds a request answered 401 with `Basic` behind its own prompt: the
+    /// dashboard's calls are challenged with `Bearer`, everyone else's still with `Basic`.
+    #[tokio::test]
+    async fn dashboard_calls_get_a_challenge_no_browser_prompts_for() {
+        let (gw, _) = gateway("dashboard-challenge").await;
+        let req = HttpRequest::builder().uri("/api/v1/status").header("x-requested-with", DASHBOARD_CALLER).body(Body::empty()).unwrap();
+        let resp = router(gw.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"smppgw\"");
+        let (st, headers, _) = raw(&gw, "/api/v1/status", None).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers["www-authenticate"], "Basic realm=\"smppgw\"");
+        assert!(include_str!("../assets/dashboard/app.js").contains(&format!("\"{DASHBOARD_CALLER}\"")), "app.js must send the caller name the guard checks");
     }
 
     #[tokio::test]

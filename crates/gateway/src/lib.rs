@@ -10,6 +10,7 @@
 //! - [`pdu_json`]: PDUs as JSON for `smppgw pdu decode` / `encode`.
 //! - [`handover`]: coalescing hand-over of messages, batched events, the retry cache behind them.
 //! - [`admin`]: the admin API; [`admin_cache`]: its retry cache operations.
+//! - [`dashboard`]: the web dashboard's embedded assets, served by the admin router.
 //! - [`cache_cli`]: `smppgw cache …`, the retry cache's operations through the admin API.
 //! - [`telemetry`]: metric names (the seed's) and logging.
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ pub mod app;
 pub mod cache_cli;
 pub mod config;
 pub mod convert;
+pub mod dashboard;
 pub mod handover;
 pub mod pdu_json;
 pub mod peers;
