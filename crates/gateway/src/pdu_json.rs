@@ -1016,6 +1016,14 @@ fn read_input(arg: Option<&str>) -> std::io::Result<String> {
     }
 }
 
+/// Writes `text` and a newline to stdout. A closed pipe (`smppgw pdu decode … | head`) is not
+/// an error worth a panic: the reader has what it wanted.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
 /// Runs `smppgw pdu decode|encode`: the JSON or hex on stdout; on a bad input, the reason on
 /// stderr and exit code 2 (for `decode`, also the answer a peer would get: generic_nack or the
 /// command's response, with its command_status).
@@ -1044,7 +1052,7 @@ pub fn run_cli(args: CliArgs) -> std::process::ExitCode {
             match Frame::decode_with(bytes, &decode_opts) {
                 Ok(frame) => {
                     match serde_json::to_string_pretty(&frame_to_json(&frame, &opts)) {
-                        Ok(s) => println!("{s}"),
+                        Ok(s) => print_out(&s),
                         Err(e) => return fail(e.to_string()),
                     }
                     ExitCode::SUCCESS
@@ -1077,7 +1085,7 @@ pub fn run_cli(args: CliArgs) -> std::process::ExitCode {
             };
             match frame_from_json(&value, &opts) {
                 Ok(frame) => {
-                    println!("{}", to_hex(&frame.to_bytes()));
+                    print_out(&to_hex(&frame.to_bytes()));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e.to_string()),
