@@ -256,6 +256,10 @@ impl RetryCache {
         let mut b = self.inner.broken.lock().unwrap_or_else(|p| p.into_inner());
         if b.is_none() {
             tracing::error!(error = %err, "retry cache: store out of order; new messages are refused with a temporary status until it can be written again");
+        } else if matches!(err, CacheError::Closed) {
+            // While `repair` swaps stores a put meets the closed placeholder: that is not news,
+            // and the operator must keep seeing the cause (disk full, unwritable directory).
+            return;
         }
         *b = Some(err.to_string());
     }

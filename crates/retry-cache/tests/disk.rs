@@ -281,3 +281,26 @@ async fn full_disk_during_run_refuses_puts_keeps_delivering_and_recovers() {
     assert_eq!(ids(store.inner.load().unwrap()), ["M2", "M3", "M6"]);
     assert!(!cache.repair().await.unwrap(), "nothing to repair");
 }
+
+/// A failed repair leaves the closed placeholder in place; the puts refused by it must not
+/// hide the cause the operator needs to see (the admin API and the dashboard show this text).
+#[tokio::test]
+async fn the_cause_stays_visible_after_a_failed_repair() {
+    let store = Flaky::default();
+    let opener = store.clone();
+    let cfg = CacheConfig::default().with_bind("b", BindCacheConfig { max_size: 10, ..BindCacheConfig::enabled() });
+    let cache = RetryCache::open_recoverable(
+        cfg,
+        move || if opener.is_full() { Err(Flaky::enospc("open")) } else { Ok(Arc::new(opener.clone()) as Arc<dyn CacheStore>) },
+        Arc::new(ManualClock::new(1_000)),
+    )
+    .await
+    .unwrap();
+    store.full.store(true, std::sync::atomic::Ordering::SeqCst);
+    cache.put("b", BindMode::Server, msg("b", "M1")).await.unwrap_err();
+    cache.repair().await.unwrap_err();
+    let err = cache.put("b", BindMode::Server, msg("b", "M2")).await.unwrap_err();
+    assert!(matches!(err, CacheError::Closed), "{err:?}");
+    let cause = cache.storage_error().expect("out of order");
+    assert!(cause.contains("os error 28") || cause.contains("No space left"), "{cause}");
+}
