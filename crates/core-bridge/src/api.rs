@@ -440,7 +440,10 @@ mod tests {
     #[test]
     fn message_ids_increase_in_the_order_they_are_made() {
         let ids: Vec<String> = (0..10_000).map(|_| new_message_id()).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order within a millisecond");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids out of order within a millisecond"
+        );
         assert!(ids.iter().all(|id| id.len() == 26));
     }
 
@@ -450,7 +453,11 @@ mod tests {
             message_id: "m1".into(),
             frontend: "h_b".into(),
             bind_name: "b".into(),
-            kind: EventKind::Failed { command_status: 0x58, retryable: true, reason: "x".into() },
+            kind: EventKind::Failed {
+                command_status: 0x58,
+                retryable: true,
+                reason: "x".into(),
+            },
             at_ms: 5,
         };
         let v = serde_json::to_value(&e).unwrap();

@@ -65,7 +65,11 @@ impl CoreClient {
     /// A client for `base_url` (e.g. `https://core.example.com:8443`; a trailing `/` is
     /// ignored). `verify_ssl_peer = false` accepts any certificate, as the seed's
     /// `verify_ssl_peer` says. `timeout` bounds every call.
-    pub fn new(base_url: &str, verify_ssl_peer: bool, timeout: Duration) -> Result<Self, CoreError> {
+    pub fn new(
+        base_url: &str,
+        verify_ssl_peer: bool,
+        timeout: Duration,
+    ) -> Result<Self, CoreError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -73,8 +77,14 @@ impl CoreClient {
             .tcp_nodelay(true)
             .danger_accept_invalid_certs(!verify_ssl_peer)
             .build()
-            .map_err(|e| CoreError::Unreachable { url: base_url.to_string(), reason: e.to_string() })?;
-        Ok(CoreClient { base: base_url.trim_end_matches('/').to_string(), http })
+            .map_err(|e| CoreError::Unreachable {
+                url: base_url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(CoreClient {
+            base: base_url.trim_end_matches('/').to_string(),
+            http,
+        })
     }
 
     /// The base URL this client calls.
@@ -84,7 +94,10 @@ impl CoreClient {
 
     /// Hand messages to the core (`POST /api/v1/messages`). Returns one [`Accepted`] per
     /// message; a duplicate id is a success.
-    pub async fn post_messages(&self, messages: Vec<InboundMessage>) -> Result<AcceptedBatch, CoreError> {
+    pub async fn post_messages(
+        &self,
+        messages: Vec<InboundMessage>,
+    ) -> Result<AcceptedBatch, CoreError> {
         self.post(PATH_MESSAGES, &InboundBatch { messages }).await
     }
 
@@ -106,13 +119,28 @@ impl CoreClient {
     /// Liveness of the core (`GET /api/v1/system/health`).
     pub async fn health(&self) -> Result<Health, CoreError> {
         let url = format!("{}{}", self.base, PATH_HEALTH);
-        let resp = self.http.get(&url).send().await.map_err(|e| transport(&url, e))?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| transport(&url, e))?;
         read_json(&url, resp).await
     }
 
-    async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, CoreError> {
+    async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, CoreError> {
         let url = format!("{}{}", self.base, path);
-        let resp = self.http.post(&url).json(body).send().await.map_err(|e| transport(&url, e))?;
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport(&url, e))?;
         read_json(&url, resp).await
     }
 }
@@ -125,18 +153,31 @@ fn transport(url: &str, e: reqwest::Error) -> CoreError {
     } else {
         e.to_string()
     };
-    CoreError::Unreachable { url: url.to_string(), reason }
+    CoreError::Unreachable {
+        url: url.to_string(),
+        reason,
+    }
 }
 
-async fn read_json<R: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Result<R, CoreError> {
+async fn read_json<R: DeserializeOwned>(
+    url: &str,
+    resp: reqwest::Response,
+) -> Result<R, CoreError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| transport(url, e))?;
     if !status.is_success() {
         let mut body = String::from_utf8_lossy(&bytes).into_owned();
         body.truncate(512);
-        return Err(CoreError::Status { url: url.to_string(), status: status.as_u16(), body });
+        return Err(CoreError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            body,
+        });
     }
-    serde_json::from_slice(&bytes).map_err(|e| CoreError::Decode { url: url.to_string(), reason: e.to_string() })
+    serde_json::from_slice(&bytes).map_err(|e| CoreError::Decode {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -145,12 +186,20 @@ mod tests {
 
     #[test]
     fn retryable_classification() {
-        let st = |status| CoreError::Status { url: "u".into(), status, body: String::new() };
+        let st = |status| CoreError::Status {
+            url: "u".into(),
+            status,
+            body: String::new(),
+        };
         assert!(st(503).is_retryable());
         assert!(st(429).is_retryable());
         assert!(!st(400).is_retryable());
         assert!(!st(422).is_retryable());
-        assert!(CoreError::Unreachable { url: "u".into(), reason: "x".into() }.is_retryable());
+        assert!(CoreError::Unreachable {
+            url: "u".into(),
+            reason: "x".into()
+        }
+        .is_retryable());
     }
 
     #[tokio::test]
@@ -172,7 +221,10 @@ mod tests {
                     accepted: b
                         .messages
                         .iter()
-                        .map(|m| Accepted { id: m.id.clone(), status: AcceptStatus::Stored })
+                        .map(|m| Accepted {
+                            id: m.id.clone(),
+                            status: AcceptStatus::Stored,
+                        })
                         .collect(),
                 })
             }),
@@ -189,8 +241,16 @@ mod tests {
             system_id: "s".into(),
             frontend: "h_p".into(),
             service_type: String::new(),
-            source: Address { addr: "A".into(), ton: 5, npi: 0 },
-            destination: Address { addr: "336".into(), ton: 1, npi: 1 },
+            source: Address {
+                addr: "A".into(),
+                ton: 5,
+                npi: 0,
+            },
+            destination: Address {
+                addr: "336".into(),
+                ton: 1,
+                npi: 1,
+            },
             esm_class: 0,
             protocol_id: 0,
             priority_flag: 0,
@@ -206,17 +266,27 @@ mod tests {
             received_at_ms: now_ms(),
         };
         let ans = c.post_messages(vec![msg.clone()]).await.unwrap();
-        assert_eq!(ans.accepted, vec![Accepted { id: msg.id, status: AcceptStatus::Stored }]);
-        let err = c.claim(&ClaimRequest {
-            frontend: "f".into(),
-            dest_smsc: Some("x".into()),
-            source_smsc: None,
-            limit: 1,
-            lease_seconds: None,
-            wait_ms: None,
-        })
-        .await
-        .unwrap_err();
-        assert!(matches!(err, CoreError::Status { status: 404, .. }), "{err}");
+        assert_eq!(
+            ans.accepted,
+            vec![Accepted {
+                id: msg.id,
+                status: AcceptStatus::Stored
+            }]
+        );
+        let err = c
+            .claim(&ClaimRequest {
+                frontend: "f".into(),
+                dest_smsc: Some("x".into()),
+                source_smsc: None,
+                limit: 1,
+                lease_seconds: None,
+                wait_ms: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Status { status: 404, .. }),
+            "{err}"
+        );
     }
 }

@@ -97,7 +97,12 @@ impl std::fmt::Debug for Outbox {
             .field("settings", &self.settings)
             .field(
                 "pending",
-                &self.tree.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(sled::Tree::len),
+                &self
+                    .tree
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .map(sled::Tree::len),
             )
             .finish_non_exhaustive()
     }
@@ -125,7 +130,10 @@ impl Outbox {
             }
         }
         if resumed > 0 {
-            tracing::info!(callbacks = resumed, "status callbacks of the previous run resumed");
+            tracing::info!(
+                callbacks = resumed,
+                "status callbacks of the previous run resumed"
+            );
         }
         Outbox {
             tx,
@@ -148,7 +156,9 @@ impl Outbox {
             // Only fails once the runtime that ran the dispatcher is gone; the job stays in
             // the tree and goes out at the next start.
             if self.tx.send(job).is_err() {
-                tracing::warn!("status callback kept for the next start: the dispatcher has stopped");
+                tracing::warn!(
+                    "status callback kept for the next start: the dispatcher has stopped"
+                );
             }
         }
     }
@@ -162,7 +172,11 @@ impl Outbox {
         let Some(rx) = self.rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
-        let transport = self.transport.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let transport = self
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let transport = match transport {
             Some(t) => t,
             None => match reqwest::Client::builder()
@@ -177,7 +191,12 @@ impl Outbox {
                 }
             },
         };
-        handle.spawn(dispatch(rx, self.settings, transport, Arc::clone(&self.tree)));
+        handle.spawn(dispatch(
+            rx,
+            self.settings,
+            transport,
+            Arc::clone(&self.tree),
+        ));
     }
 }
 
@@ -220,7 +239,10 @@ async fn chain(
         // With the core closed meanwhile, the callback stays stored and goes out again at the
         // next start: at least once.
         let removed = match tree.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            Some(t) => t.remove(job.key.as_bytes()).map(|_| ()).map_err(|e| e.to_string()),
+            Some(t) => t
+                .remove(job.key.as_bytes())
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             None => Err("the core is closed".into()),
         };
         if let Err(e) = removed {
@@ -243,9 +265,13 @@ async fn deliver(transport: &dyn Transport, job: &CallbackJob, settings: Setting
     let mut wait = settings.retry_base;
     for attempt in 1..=attempts {
         let outcome =
-            match tokio::time::timeout(settings.timeout, transport.post(&job.url, &job.body)).await {
+            match tokio::time::timeout(settings.timeout, transport.post(&job.url, &job.body)).await
+            {
                 Ok(r) => r,
-                Err(_) => Err(format!("no answer within {} ms", settings.timeout.as_millis())),
+                Err(_) => Err(format!(
+                    "no answer within {} ms",
+                    settings.timeout.as_millis()
+                )),
             };
         let why = match outcome {
             Ok(status) if (200..300).contains(&status) => {
@@ -297,10 +323,11 @@ mod tests {
     impl Transport for Scripted {
         fn post<'a>(&'a self, url: &'a str, body: &'a Value) -> PostFuture<'a> {
             Box::pin(async move {
-                self.seen
-                    .lock()
-                    .unwrap()
-                    .push((self.start.elapsed(), url.to_string(), body.clone()));
+                self.seen.lock().unwrap().push((
+                    self.start.elapsed(),
+                    url.to_string(),
+                    body.clone(),
+                ));
                 let answer = self.answers.lock().unwrap().pop_front().unwrap_or(200);
                 match answer {
                     0 => std::future::pending().await,
@@ -408,7 +435,11 @@ mod tests {
         let first_delivered = s1.iter().position(|s| s == "delivered").unwrap();
         assert!(last_submitted < first_delivered, "{s1:?}");
         let s2_at = t.seen().iter().find(|s| s.2["id"] == "s2").unwrap().0;
-        assert_eq!(s2_at, Duration::ZERO, "another send's callback does not wait");
+        assert_eq!(
+            s2_at,
+            Duration::ZERO,
+            "another send's callback does not wait"
+        );
     }
 
     #[tokio::test(start_paused = true)]

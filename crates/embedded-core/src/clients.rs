@@ -70,7 +70,8 @@ impl std::fmt::Debug for ApiClient {
 impl ApiClient {
     /// Whether `from` may be used by this client.
     pub(crate) fn may_send_as(&self, from: &str) -> bool {
-        self.default_sender.as_deref() == Some(from) || self.allowed_senders.iter().any(|s| s == from)
+        self.default_sender.as_deref() == Some(from)
+            || self.allowed_senders.iter().any(|s| s == from)
     }
 
     /// The sender of a request without `from`.
@@ -199,14 +200,19 @@ impl Clients {
     /// The most messages client `i`'s bucket holds (one second's worth, at least 1), `None`
     /// when it has no rate limit: a request with more recipients can never pass.
     pub(crate) fn burst(&self, i: usize) -> Option<usize> {
-        let rate = self.list[i].rate_limit.filter(|r| r.is_finite() && *r > 0.0)?;
+        let rate = self.list[i]
+            .rate_limit
+            .filter(|r| r.is_finite() && *r > 0.0)?;
         Some(rate.max(1.0).floor() as usize)
     }
 
     /// Takes `n` messages from client `i`'s bucket at `now_ms`; `Err(seconds to wait)` when
     /// they do not fit (or never can: more than one second's worth).
     pub(crate) fn take(&self, i: usize, n: usize, now_ms: u64) -> Result<(), u64> {
-        let Some(rate) = self.list[i].rate_limit.filter(|r| r.is_finite() && *r > 0.0) else {
+        let Some(rate) = self.list[i]
+            .rate_limit
+            .filter(|r| r.is_finite() && *r > 0.0)
+        else {
             return Ok(());
         };
         let capacity = rate.max(1.0);
@@ -259,7 +265,10 @@ mod tests {
         assert!(c.take(0, 1, 0).is_ok());
         assert_eq!(c.take(0, 1, 0), Err(1));
         assert!(c.take(0, 1, 500).is_ok());
-        assert!(c.take(0, 3, 10_000).is_err(), "more than a second's worth never fits");
+        assert!(
+            c.take(0, 3, 10_000).is_err(),
+            "more than a second's worth never fits"
+        );
         let unlimited = Clients::new(&[client(None)]);
         assert!(unlimited.take(0, 1000, 0).is_ok());
         assert_eq!((c.burst(0), unlimited.burst(0)), (Some(2), None));

@@ -109,7 +109,10 @@ impl EmbeddedConfig {
             }
             if let Some(r) = c.rate_limit {
                 if !(r.is_finite() && r > 0.0) {
-                    return bad(f("rate_limit"), "must be a positive number of messages per second");
+                    return bad(
+                        f("rate_limit"),
+                        "must be a positive number of messages per second",
+                    );
                 }
             }
             if let Some(s) = &c.default_sender {
@@ -129,7 +132,10 @@ impl EmbeddedConfig {
             }
             if let Some(d) = &c.dest_smsc {
                 if any_known && !self.known_dest_smsc.contains(d) && !table.has_dest(d) {
-                    return bad(f("dest_smsc"), "is neither a known client bind nor a route's dest_smsc");
+                    return bad(
+                        f("dest_smsc"),
+                        "is neither a known client bind nor a route's dest_smsc",
+                    );
                 }
             }
         }

@@ -17,12 +17,12 @@ use crate::callbacks::{self, CallbackJob, Outbox};
 use crate::clients::Clients;
 use crate::clock::Clock;
 use crate::config::{EmbeddedConfig, MoRoute, Route, RoutingTable};
-use crate::parts::Segments;
-use crate::send::{self, Api, BatchRecord, SendHistoryEntry, SendPart, SendRecord};
 use crate::error::CoreStoreError;
 use crate::ids;
+use crate::parts::Segments;
 use crate::receipts::{self, state, Outcome};
 use crate::record::{MessageRecord, MessageStatus, Origin};
+use crate::send::{self, Api, BatchRecord, SendHistoryEntry, SendPart, SendRecord};
 use crate::store::{EntryState, QueueEntry, QueueName, Store, TreeId, Tx};
 use crate::views::{FrontendInfo, FrontendList, QueueStats, Stats};
 
@@ -840,7 +840,12 @@ impl Engine {
                     ),
                 );
                 let claimable_at = plan.not_before_ms.map_or(now, |t| t.max(now));
-                enqueue(&mut tx, &QueueName::Dest(dest.clone()), &rec.message.id, claimable_at);
+                enqueue(
+                    &mut tx,
+                    &QueueName::Dest(dest.clone()),
+                    &rec.message.id,
+                    claimable_at,
+                );
                 rec.dest_smsc = Some(dest.clone());
                 parts.push(SendPart {
                     id: rec.message.id.clone(),
@@ -869,7 +874,10 @@ impl Engine {
                 history: vec![SendHistoryEntry {
                     status: MessageStatus::Queued,
                     at_ms: now,
-                    detail: format!("accepted from {}: {total} segment(s) queued for {dest}", plan.client),
+                    detail: format!(
+                        "accepted from {}: {total} segment(s) queued for {dest}",
+                        plan.client
+                    ),
                     smsc_message_ids: Vec::new(),
                 }],
                 parts,

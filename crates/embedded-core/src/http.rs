@@ -80,7 +80,6 @@ impl ApiError {
         self
     }
 
-
     /// Adds an answer header.
     pub(crate) fn with_header(mut self, name: axum::http::HeaderName, value: String) -> Self {
         self.headers.push((name, value));
@@ -248,7 +247,11 @@ fn join(prefix: &str, field: &str) -> String {
 }
 
 /// Deserialises `v` as `T`; the error names the field at fault, under `prefix`.
-pub(crate) fn parse_as<T: DeserializeOwned>(v: &Value, prefix: &str, what: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_as<T: DeserializeOwned>(
+    v: &Value,
+    prefix: &str,
+    what: &str,
+) -> Result<T, ApiError> {
     T::deserialize(v).map_err(|e| {
         let field = match culprit::<T>(v, &e) {
             Some(f) => Some(join(prefix, &f)),
@@ -385,7 +388,9 @@ async fn claim(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Clai
     let lease_ms = req.lease_seconds.map(|s| u64::from(s) * 1000);
     let frontend = req.frontend;
     let limit = req.limit as usize;
-    let wait = std::time::Duration::from_millis(u64::from(req.wait_ms.unwrap_or(0).min(CLAIM_MAX_WAIT_MS)));
+    let wait = std::time::Duration::from_millis(u64::from(
+        req.wait_ms.unwrap_or(0).min(CLAIM_MAX_WAIT_MS),
+    ));
     let deadline = tokio::time::Instant::now() + wait;
     let messages = loop {
         // Register for wake-ups before looking, so an enqueue between the look and the wait

@@ -98,9 +98,9 @@ use std::sync::Arc;
 pub use clients::ApiClient;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, EmbeddedConfig, MoRoute, Route};
-pub use send::{SendHistoryEntry, SendPart, SendRecord};
 pub use error::CoreStoreError;
 pub use record::{HistoryEntry, MessageRecord, MessageStatus, Origin};
+pub use send::{SendHistoryEntry, SendPart, SendRecord};
 pub use views::{FrontendInfo, FrontendList, MessageList, QueueStats, Stats};
 
 use engine::Engine;
@@ -189,7 +189,10 @@ impl EmbeddedCore {
         };
         check.validate()?;
         self.engine.set_clients(&check.api_clients);
-        tracing::info!(clients = check.api_clients.len(), "send API clients replaced");
+        tracing::info!(
+            clients = check.api_clients.len(),
+            "send API clients replaced"
+        );
         Ok(())
     }
 

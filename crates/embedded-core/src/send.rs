@@ -180,7 +180,9 @@ pub(crate) fn source_address(from: &str) -> Result<Address, String> {
             _ => Err(format!("sender {from:?} has more than 15 digits")),
         };
     }
-    let printable = from.chars().all(|c| c.is_ascii_alphanumeric() || " .-_&".contains(c));
+    let printable = from
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " .-_&".contains(c));
     if printable && from.chars().count() <= 11 {
         addr(from, 5, 0)
     } else {
@@ -246,7 +248,9 @@ pub(crate) fn android_batch_state(states: &[&str]) -> &'static str {
 
 /// The `states` history of an Android message: for each state a recipient reached, the first
 /// time one did (ms since the epoch).
-pub(crate) fn android_state_times(sends: &[SendRecord]) -> std::collections::BTreeMap<&'static str, u64> {
+pub(crate) fn android_state_times(
+    sends: &[SendRecord],
+) -> std::collections::BTreeMap<&'static str, u64> {
     let mut out = std::collections::BTreeMap::new();
     for s in sends {
         for h in &s.history {
@@ -274,7 +278,8 @@ mod tests {
     #[test]
     fn aggregate_of_parts() {
         use MessageStatus::*;
-        let agg = |s: &[MessageStatus]| aggregate(&s.iter().map(|&s| part(s)).collect::<Vec<_>>()).0;
+        let agg =
+            |s: &[MessageStatus]| aggregate(&s.iter().map(|&s| part(s)).collect::<Vec<_>>()).0;
         assert_eq!(agg(&[Queued, Leased]), Queued);
         assert_eq!(agg(&[Submitted, Leased]), Queued);
         assert_eq!(agg(&[Submitted, Delivered]), Submitted);
@@ -286,7 +291,14 @@ mod tests {
     #[test]
     fn numbers_and_senders() {
         assert_eq!(e164("+33612345678").unwrap(), "33612345678");
-        for bad in ["33612345678", "+0612", "+3361234567890123", "+33 6", "+", "+3"] {
+        for bad in [
+            "33612345678",
+            "+0612",
+            "+3361234567890123",
+            "+33 6",
+            "+",
+            "+3",
+        ] {
             assert!(e164(bad).is_err(), "{bad}");
         }
         assert_eq!(source_address("+4412").unwrap().ton, 1);
@@ -301,7 +313,10 @@ mod tests {
     #[test]
     fn android_states() {
         assert_eq!(android_batch_state(&["Sent", "Delivered"]), "Sent");
-        assert_eq!(android_batch_state(&["Delivered", "Delivered"]), "Delivered");
+        assert_eq!(
+            android_batch_state(&["Delivered", "Delivered"]),
+            "Delivered"
+        );
         assert_eq!(android_batch_state(&["Pending", "Failed"]), "Pending");
         assert_eq!(android_batch_state(&["Delivered", "Failed"]), "Sent");
         assert_eq!(android_batch_state(&["Failed", "Failed"]), "Failed");

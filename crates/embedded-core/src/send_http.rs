@@ -168,7 +168,8 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             input.text_field,
         ));
     }
-    let segments = parts::split(&input.text).map_err(|e| ApiError::bad(format!("{}: {e}", input.text_field), input.text_field))?;
+    let segments = parts::split(&input.text)
+        .map_err(|e| ApiError::bad(format!("{}: {e}", input.text_field), input.text_field))?;
     if segments.count() > engine.max_segments as usize {
         return Err(ApiError::bad(
             format!(
@@ -187,7 +188,10 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
         Some(f) if !client.may_send_as(&f) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                format!("from: sender {f:?} is not allowed for client {}", client.name),
+                format!(
+                    "from: sender {f:?} is not allowed for client {}",
+                    client.name
+                ),
                 Some("from".into()),
             ))
         }
@@ -206,7 +210,10 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
         (Some(d), Some(own)) if d != own => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                format!("dest_smsc: client {} may only send through {own:?}", client.name),
+                format!(
+                    "dest_smsc: client {} may only send through {own:?}",
+                    client.name
+                ),
                 Some("dest_smsc".into()),
             ))
         }
@@ -220,7 +227,9 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             None => engine.route_mt(&d).ok_or_else(|| {
                 let field = format!("{nf}[{i}]");
                 ApiError::bad(
-                    format!("{field}: no route for {n}: no [[routes]] prefix matches and no dest_smsc"),
+                    format!(
+                        "{field}: no route for {n}: no [[routes]] prefix matches and no dest_smsc"
+                    ),
                     &field,
                 )
             })?,
@@ -235,7 +244,11 @@ fn plan(engine: &Engine, caller: &Caller, input: Input) -> Result<SendPlan, ApiE
             ));
         }
     }
-    if input.reference.as_ref().is_some_and(|r| r.len() > MAX_REFERENCE) {
+    if input
+        .reference
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_REFERENCE)
+    {
         return Err(ApiError::bad(
             format!("reference: longer than {MAX_REFERENCE} bytes"),
             "reference",
@@ -407,7 +420,10 @@ async fn get_send(
 fn rfc3339(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -428,12 +444,16 @@ fn android_view(batch: &BatchRecord, sends: &[SendRecord]) -> Value {
             let state = send::android_state(s.status);
             let mut r = json!({ "phoneNumber": s.to, "state": state });
             if state == "Failed" {
-                r["error"] = Value::String(s.reason.clone().unwrap_or_else(|| s.status.to_string()));
+                r["error"] =
+                    Value::String(s.reason.clone().unwrap_or_else(|| s.status.to_string()));
             }
             r
         })
         .collect();
-    let states: Vec<&str> = sends.iter().map(|s| send::android_state(s.status)).collect();
+    let states: Vec<&str> = sends
+        .iter()
+        .map(|s| send::android_state(s.status))
+        .collect();
     let history: serde_json::Map<String, Value> = send::android_state_times(sends)
         .into_iter()
         .map(|(k, at)| (k.to_string(), Value::String(rfc3339(at))))
@@ -450,7 +470,10 @@ fn android_view(batch: &BatchRecord, sends: &[SendRecord]) -> Value {
     })
 }
 
-fn string_field(map: &serde_json::Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+fn string_field(
+    map: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, ApiError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -479,7 +502,10 @@ fn phone_numbers(map: &serde_json::Map<String, Value>) -> Result<Vec<String>, Ap
                     .ok_or_else(|| ApiError::bad(format!("{field}: must be a string"), &field))
             })
             .collect(),
-        Some(_) => Err(ApiError::bad("phoneNumbers: must be an array of strings", F)),
+        Some(_) => Err(ApiError::bad(
+            "phoneNumbers: must be an array of strings",
+            F,
+        )),
     }
 }
 
@@ -498,13 +524,21 @@ fn android_text(map: &serde_json::Map<String, Value>) -> Result<String, ApiError
     let message = string_field(map, "message")?;
     let text_message = match map.get("textMessage") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(t)) => Some(
-            match t.get("text") {
-                Some(Value::String(s)) => s.clone(),
-                _ => return Err(ApiError::bad("textMessage.text: must be a string", "textMessage.text")),
-            },
-        ),
-        Some(_) => return Err(ApiError::bad("textMessage: must be an object", "textMessage")),
+        Some(Value::Object(t)) => Some(match t.get("text") {
+            Some(Value::String(s)) => s.clone(),
+            _ => {
+                return Err(ApiError::bad(
+                    "textMessage.text: must be a string",
+                    "textMessage.text",
+                ))
+            }
+        }),
+        Some(_) => {
+            return Err(ApiError::bad(
+                "textMessage: must be an object",
+                "textMessage",
+            ))
+        }
     };
     let text = match (message, text_message) {
         (Some(m), None) if !m.is_empty() => m,
@@ -555,7 +589,10 @@ async fn android_send(
     let caller = authenticate(engine, headers, uri.path())?;
     let v = parse_json(body)?;
     let Value::Object(map) = &v else {
-        return Err(ApiError::bad("message: the body must be a JSON object", "message"));
+        return Err(ApiError::bad(
+            "message: the body must be a JSON object",
+            "message",
+        ));
     };
     let text = android_text(map)?;
     let numbers = phone_numbers(map)?;
@@ -568,7 +605,9 @@ async fn android_send(
     let batch_id = string_field(map, "id")?.filter(|s| !s.is_empty());
     if let Some(id) = &batch_id {
         let ok = id.chars().count() <= ANDROID_MAX_ID
-            && !id.chars().any(|c| c.is_control() || c == '/' || c == '?' || c == '#');
+            && !id
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '?' || c == '#');
         if !ok {
             return Err(ApiError::bad(
                 format!("id: at most {ANDROID_MAX_ID} characters, without '/', '?', '#' or control characters"),
@@ -576,12 +615,13 @@ async fn android_send(
             ));
         }
     }
-    let ttl = match map.get("ttl") {
-        None | Some(Value::Null) => None,
-        Some(t) => Some(t.as_u64().filter(|&t| t > 0).ok_or_else(|| {
-            ApiError::bad("ttl: must be a positive number of seconds", "ttl")
-        })?),
-    };
+    let ttl =
+        match map.get("ttl") {
+            None | Some(Value::Null) => None,
+            Some(t) => Some(t.as_u64().filter(|&t| t > 0).ok_or_else(|| {
+                ApiError::bad("ttl: must be a positive number of seconds", "ttl")
+            })?),
+        };
     let until = string_field(map, "validUntil")?;
     let ttl = match (ttl, until) {
         (Some(_), Some(_)) => {
@@ -605,7 +645,10 @@ async fn android_send(
         Some(at) => {
             let at = parse_rfc3339(&at, "scheduleAt")?;
             if at <= engine.now() {
-                return Err(ApiError::bad("scheduleAt: must be in the future", "scheduleAt"));
+                return Err(ApiError::bad(
+                    "scheduleAt: must be in the future",
+                    "scheduleAt",
+                ));
             }
             Some(at)
         }
@@ -703,19 +746,35 @@ async fn list_android(
         let Query(q) = query.map_err(|e| ApiError::bad(format!("query: {e}"), "query"))?;
         let limit = q.limit.unwrap_or(ANDROID_PAGE);
         if !(1..=ANDROID_PAGE_MAX).contains(&limit) {
-            return Err(ApiError::bad(format!("limit: must be 1..={ANDROID_PAGE_MAX}"), "limit"));
+            return Err(ApiError::bad(
+                format!("limit: must be 1..={ANDROID_PAGE_MAX}"),
+                "limit",
+            ));
         }
-        let from = q.from.as_deref().map(|s| parse_rfc3339(s, "from")).transpose()?;
-        let to = q.to.as_deref().map(|s| parse_rfc3339(s, "to")).transpose()?;
+        let from = q
+            .from
+            .as_deref()
+            .map(|s| parse_rfc3339(s, "from"))
+            .transpose()?;
+        let to =
+            q.to.as_deref()
+                .map(|s| parse_rfc3339(s, "to"))
+                .transpose()?;
         let name = caller.client().name.clone();
         let mut all = blocking(&engine, move |e| e.batches_of(&name)).await?;
-        all.retain(|(b, _)| from.is_none_or(|f| b.created_at_ms >= f) && to.is_none_or(|t| b.created_at_ms <= t));
+        all.retain(|(b, _)| {
+            from.is_none_or(|f| b.created_at_ms >= f) && to.is_none_or(|t| b.created_at_ms <= t)
+        });
         let mut views: Vec<Value> = all.iter().map(|(b, s)| android_view(b, s)).collect();
         if let Some(state) = &q.state {
             views.retain(|v| v["state"].as_str() == Some(state.as_str()));
         }
         let total = views.len();
-        let page: Vec<Value> = views.into_iter().skip(q.offset.unwrap_or(0)).take(limit).collect();
+        let page: Vec<Value> = views
+            .into_iter()
+            .skip(q.offset.unwrap_or(0))
+            .take(limit)
+            .collect();
         let mut r = Json(Value::Array(page)).into_response();
         r.headers_mut()
             .insert("x-total-count", header::HeaderValue::from(total));

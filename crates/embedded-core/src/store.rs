@@ -45,7 +45,13 @@ pub(crate) enum TreeId {
 const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 const TREE_NAMES: [&str; 7] = [
-    "messages", "queues", "smsc_ids", "orphans", "sends", "batches", "callbacks",
+    "messages",
+    "queues",
+    "smsc_ids",
+    "orphans",
+    "sends",
+    "batches",
+    "callbacks",
 ];
 
 /// A queue: the MT queue of a client bind, or the MO/receipt queue of a server bind.
@@ -494,10 +500,17 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 fn open_waiting_for_lock(dir: &Path) -> sled::Result<sled::Db> {
     let start = std::time::Instant::now();
     loop {
-        match sled::Config::new().path(dir).cache_capacity(STORE_CACHE_BYTES).open() {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(STORE_CACHE_BYTES)
+            .open()
+        {
             // sled reports a held lock as an `Other` I/O error with this text (sled 0.34.7,
             // `Config::try_lock`); the version is pinned, so the text is stable.
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && start.elapsed() < LOCK_WAIT => {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && start.elapsed() < LOCK_WAIT =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
@@ -561,7 +574,10 @@ mod tests {
         .await;
         assert!(all.is_ok(), "concurrent flushes did not all finish");
         let started = store.flusher.state().started;
-        assert!(started >= 1 && started < 400, "{started} flushes for 400 callers: no grouping");
+        assert!(
+            started >= 1 && started < 400,
+            "{started} flushes for 400 callers: no grouping"
+        );
         assert_eq!(store.tree(TreeId::Messages).len(), 400);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);

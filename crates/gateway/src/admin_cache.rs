@@ -51,8 +51,15 @@ fn guard(gw: &Gateway, headers: &HeaderMap) -> Result<(), Response> {
         return Ok(());
     }
     tracing::warn!("admin API: request without valid credentials refused");
-    let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong credentials (Bearer token or Basic auth)", Some("Authorization"));
-    r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Basic realm=\"smppgw\""));
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong credentials (Bearer token or Basic auth)",
+        Some("Authorization"),
+    );
+    r.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Basic realm=\"smppgw\""),
+    );
     Err(r)
 }
 
@@ -76,7 +83,14 @@ pub struct CacheView {
 fn open_cache(gw: &Gateway) -> Result<RetryCache, Response> {
     let slot = gw.handover.cache();
     slot.get().ok_or_else(|| {
-        error(StatusCode::SERVICE_UNAVAILABLE, format!("retry cache unavailable: {}", slot.error().unwrap_or_default()), None)
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "retry cache unavailable: {}",
+                slot.error().unwrap_or_default()
+            ),
+            None,
+        )
     })
 }
 
@@ -175,12 +189,23 @@ fn view(e: Entry) -> EntryView {
     let (kind, what, source_addr, destination_addr, text) = match &e.item {
         Item::Message(m) => (
             "message",
-            serde_json::to_value(m.direction).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(m.direction)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             Some(m.source.addr.clone()),
             Some(m.destination.addr.clone()),
             m.text.as_ref().map(|t| t.chars().take(160).collect()),
         ),
-        Item::Event(_) => ("event", e.id.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_default(), None, None, None),
+        Item::Event(_) => (
+            "event",
+            e.id.rsplit_once(':')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
+            None,
+            None,
+            None,
+        ),
     };
     EntryView {
         id: e.id,
@@ -202,11 +227,16 @@ fn view(e: Entry) -> EntryView {
 /// 404 unless `bind` is a configured peer or has entries.
 fn known_bind(gw: &Gateway, cache: &RetryCache, bind: &str) -> Result<(), Response> {
     let cfg = gw.config();
-    let configured = cfg.binds.iter().any(|b| b.name == bind) || cfg.server_binds.iter().any(|b| b.name == bind);
+    let configured =
+        cfg.binds.iter().any(|b| b.name == bind) || cfg.server_binds.iter().any(|b| b.name == bind);
     if configured || cache.count(bind) > 0 {
         Ok(())
     } else {
-        Err(error(StatusCode::NOT_FOUND, format!("no bind named {bind:?} (configured or in the cache)"), Some("bind")))
+        Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no bind named {bind:?} (configured or in the cache)"),
+            Some("bind"),
+        ))
     }
 }
 
@@ -215,11 +245,20 @@ fn parse_status(s: &str) -> Result<Status, Response> {
         "pending" => Ok(Status::Pending),
         "delivering" => Ok(Status::Delivering),
         "failed_permanent" | "failed" => Ok(Status::FailedPermanent),
-        _ => Err(error(StatusCode::BAD_REQUEST, format!("status {s:?}: use pending, delivering or failed_permanent"), Some("status"))),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("status {s:?}: use pending, delivering or failed_permanent"),
+            Some("status"),
+        )),
     }
 }
 
-async fn entries(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, Query(q): Query<EntriesQuery>, headers: HeaderMap) -> ApiResult {
+async fn entries(
+    State(gw): State<Arc<Gateway>>,
+    Path(bind): Path<String>,
+    Query(q): Query<EntriesQuery>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;
@@ -227,7 +266,12 @@ async fn entries(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, Query
     let limit = q.limit.unwrap_or(100).min(10_000);
     let all = cache.list(&bind, status);
     let total = all.len();
-    let shown: Vec<EntryView> = all.into_iter().skip(q.offset.unwrap_or(0)).take(limit).map(view).collect();
+    let shown: Vec<EntryView> = all
+        .into_iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(limit)
+        .map(view)
+        .collect();
     Ok(Json(json!({"bind_name": bind, "total": total, "entries": shown})).into_response())
 }
 
@@ -235,31 +279,51 @@ fn store_failed(e: retry_cache::CacheError) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None)
 }
 
-async fn retry_one(State(gw): State<Arc<Gateway>>, Path((bind, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult {
+async fn retry_one(
+    State(gw): State<Arc<Gateway>>,
+    Path((bind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;
     let n = cache.retry(&bind, &id).await.map_err(store_failed)?;
     if n == 0 {
-        return Err(error(StatusCode::NOT_FOUND, format!("no entry {id:?} of {bind} to retry (unknown, or being delivered)"), Some("id")));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no entry {id:?} of {bind} to retry (unknown, or being delivered)"),
+            Some("id"),
+        ));
     }
     tracing::warn!(bind = %bind, message_id = %id, "operator: cached message {id} of {bind} retried now");
     Ok(Json(json!({"ok": true, "bind_name": bind, "id": id, "retried": n})).into_response())
 }
 
-async fn delete_one(State(gw): State<Arc<Gateway>>, Path((bind, id)): Path<(String, String)>, headers: HeaderMap) -> ApiResult {
+async fn delete_one(
+    State(gw): State<Arc<Gateway>>,
+    Path((bind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;
     let n = cache.delete(&bind, &id).await.map_err(store_failed)?;
     if n == 0 {
-        return Err(error(StatusCode::NOT_FOUND, format!("no entry {id:?} of {bind}"), Some("id")));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no entry {id:?} of {bind}"),
+            Some("id"),
+        ));
     }
     tracing::warn!(bind = %bind, message_id = %id, "operator: cached message {id} of {bind} deleted");
     Ok(Json(json!({"ok": true, "bind_name": bind, "id": id, "deleted": n})).into_response())
 }
 
-async fn retry_failed(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, headers: HeaderMap) -> ApiResult {
+async fn retry_failed(
+    State(gw): State<Arc<Gateway>>,
+    Path(bind): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;
@@ -268,7 +332,11 @@ async fn retry_failed(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, 
     Ok(Json(json!({"ok": true, "bind_name": bind, "retried": n})).into_response())
 }
 
-async fn retry_pending(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, headers: HeaderMap) -> ApiResult {
+async fn retry_pending(
+    State(gw): State<Arc<Gateway>>,
+    Path(bind): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;
@@ -277,7 +345,11 @@ async fn retry_pending(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>,
     Ok(Json(json!({"ok": true, "bind_name": bind, "retried": n})).into_response())
 }
 
-async fn delete_failed(State(gw): State<Arc<Gateway>>, Path(bind): Path<String>, headers: HeaderMap) -> ApiResult {
+async fn delete_failed(
+    State(gw): State<Arc<Gateway>>,
+    Path(bind): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
     guard(&gw, &headers)?;
     let cache = open_cache(&gw)?;
     known_bind(&gw, &cache, &bind)?;

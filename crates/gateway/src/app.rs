@@ -8,11 +8,16 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use core_bridge::api::{now_ms, BindMode, ClaimRequest, Event, EventKind, FrontendRegistration, OutboundMessage};
+use core_bridge::api::{
+    now_ms, BindMode, ClaimRequest, Event, EventKind, FrontendRegistration, OutboundMessage,
+};
 use core_bridge::CoreClient;
 use smpp_codec::pdu::Pdu;
 use smpp_codec::status::CommandStatus;
-use smpp_session::{ClientConfig, ClientHandle, ClientTls, ClientTlsFiles, ConnectionLimit, Endpoint, LinkState, ListenerConfig, SendFailure, ServerTlsFiles, SessionConfig, SessionRegistry};
+use smpp_session::{
+    ClientConfig, ClientHandle, ClientTls, ClientTlsFiles, ConnectionLimit, Endpoint, LinkState,
+    ListenerConfig, SendFailure, ServerTlsFiles, SessionConfig, SessionRegistry,
+};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -88,7 +93,9 @@ impl Gateway {
             events: EventSink::start(core.clone(), cache),
             core,
             registry: SessionRegistry::new(),
-            hostname: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "smppgw".into()),
+            hostname: hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "smppgw".into()),
             shutdown,
             register_now: Default::default(),
             generated_admin_token,
@@ -97,7 +104,10 @@ impl Gateway {
 
     /// The configuration in force.
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// `{hostname}_{peer}`: how this gateway names a peer to the core (seed: frontend registration).
@@ -113,7 +123,12 @@ impl Gateway {
 
     /// The handle of client bind `name`, if running.
     pub async fn client(&self, name: &str) -> Option<Arc<ClientHandle>> {
-        self.runtimes.lock().await.clients.get(name).map(|r| r.handle.clone())
+        self.runtimes
+            .lock()
+            .await
+            .clients
+            .get(name)
+            .map(|r| r.handle.clone())
     }
 }
 
@@ -123,12 +138,20 @@ pub fn client_tls(b: &ClientBind) -> Result<Option<ClientTls>, smpp_session::Tls
     if !b.tls {
         return Ok(None);
     }
-    let files = ClientTlsFiles { ca_file: b.tls_ca_file.clone(), cert_file: b.tls_cert_file.clone(), key_file: b.tls_key_file.clone() };
+    let files = ClientTlsFiles {
+        ca_file: b.tls_ca_file.clone(),
+        cert_file: b.tls_cert_file.clone(),
+        key_file: b.tls_key_file.clone(),
+    };
     ClientTls::new(&files, b.tls_server_name.as_deref().unwrap_or(&b.host)).map(Some)
 }
 
 /// The session's view of a client bind: timers, window, TPS, retry schedule and TLS.
-pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) -> Result<ClientConfig, smpp_session::TlsError> {
+pub fn client_config(
+    b: &ClientBind,
+    start_delay: Duration,
+    max_pdu_len: usize,
+) -> Result<ClientConfig, smpp_session::TlsError> {
     let secs = |s: u64| Duration::from_secs(s.max(1));
     Ok(ClientConfig {
         name: b.name.clone(),
@@ -167,23 +190,40 @@ pub fn client_config(b: &ClientBind, start_delay: Duration, max_pdu_len: usize) 
 
 /// The TLS acceptor of `[listen.tls]`.
 pub fn listen_tls(t: &ListenTls) -> Result<smpp_session::tls::TlsAcceptor, smpp_session::TlsError> {
-    smpp_session::tls::acceptor(&ServerTlsFiles { cert_file: t.cert_file.clone(), key_file: t.key_file.clone(), client_ca_file: t.client_ca_file.clone() })
+    smpp_session::tls::acceptor(&ServerTlsFiles {
+        cert_file: t.cert_file.clone(),
+        key_file: t.key_file.clone(),
+        client_ca_file: t.client_ca_file.clone(),
+    })
 }
 
 /// Statuses after which trying again later may succeed (SMPP 3.4 §5.1.3 meanings).
 pub fn is_temporary(status: CommandStatus) -> bool {
     matches!(
         status,
-        CommandStatus::ESME_RSYSERR | CommandStatus::ESME_RMSGQFUL | CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RX_T_APPN
+        CommandStatus::ESME_RSYSERR
+            | CommandStatus::ESME_RMSGQFUL
+            | CommandStatus::ESME_RTHROTTLED
+            | CommandStatus::ESME_RX_T_APPN
     )
 }
 
 fn event(gw: &Gateway, bind: &str, message_id: &str, kind: EventKind) -> Event {
-    Event { message_id: message_id.to_string(), frontend: gw.frontend(bind), bind_name: bind.to_string(), kind, at_ms: now_ms() }
+    Event {
+        message_id: message_id.to_string(),
+        frontend: gw.frontend(bind),
+        bind_name: bind.to_string(),
+        kind,
+        at_ms: now_ms(),
+    }
 }
 
 fn failed(status: u32, retryable: bool, reason: String) -> EventKind {
-    EventKind::Failed { command_status: status, retryable, reason }
+    EventKind::Failed {
+        command_status: status,
+        retryable,
+        reason,
+    }
 }
 
 /// A started gateway; [`Running::stop`] unbinds everything and stops it.
@@ -228,22 +268,34 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 /// overrides under `data_dir` are laid over `file`.
 pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<Running> {
     let overrides_path = crate::supervisor::PeerOverrides::path(&file.data_dir);
-    let overrides = crate::supervisor::PeerOverrides::load(&overrides_path).map_err(|e| anyhow::anyhow!("peer overrides: {e}"))?;
+    let overrides = crate::supervisor::PeerOverrides::load(&overrides_path)
+        .map_err(|e| anyhow::anyhow!("peer overrides: {e}"))?;
     let config = overrides.apply(&file);
     let problems = config.validate();
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        anyhow::bail!("{} with the run-time peer edits of {}: {}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), overrides_path.display(), list.join("; "));
+        anyhow::bail!(
+            "{} with the run-time peer edits of {}: {}",
+            path.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            overrides_path.display(),
+            list.join("; ")
+        );
     }
     let shutdown = CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
 
     // Metrics first, so nothing that happens at start is missed.
     if config.metrics.enabled {
-        let addr: SocketAddr = format!("{}:{}", config.metrics.host, config.metrics.port).parse().context("metrics address")?;
+        let addr: SocketAddr = format!("{}:{}", config.metrics.host, config.metrics.port)
+            .parse()
+            .context("metrics address")?;
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
-            .set_buckets(&[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            .set_buckets(&[
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ])
             .context("metrics buckets")?
             .install()
             .with_context(|| format!("cannot serve /metrics on {addr}"))?;
@@ -255,28 +307,42 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     let mut send_api_addr = None;
     let api_url = if config.api_base_url == "embedded" {
         let dir = config.data_dir.join("core");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let core_cfg = config.embedded_core_config();
-        let core = embedded_core::EmbeddedCore::open(&dir, core_cfg).with_context(|| format!("cannot open the embedded core in {}", dir.display()))?;
-        let addr = format!("{}:{}", config.embedded_core.host, config.embedded_core.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("embedded core cannot listen on {addr}"))?;
+        let core = embedded_core::EmbeddedCore::open(&dir, core_cfg)
+            .with_context(|| format!("cannot open the embedded core in {}", dir.display()))?;
+        let addr = format!(
+            "{}:{}",
+            config.embedded_core.host, config.embedded_core.port
+        );
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("embedded core cannot listen on {addr}"))?;
         let url = format!("http://{}", listener.local_addr()?);
         let stop = shutdown.clone();
         let served = core.clone();
         tokio::spawn(async move {
-            if let Err(e) = embedded_core::serve(listener, served, async move { stop.cancelled().await }).await {
+            if let Err(e) =
+                embedded_core::serve(listener, served, async move { stop.cancelled().await }).await
+            {
                 tracing::error!(error = %e, "embedded core stopped");
             }
         });
         tracing::info!(%url, "embedded core serving");
         if config.send_api.enabled && !config.api_clients.is_empty() {
             let addr = format!("{}:{}", config.send_api.host, config.send_api.port);
-            let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("send API cannot listen on {addr}"))?;
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("send API cannot listen on {addr}"))?;
             let bound = listener.local_addr()?;
             let app = core.send_router();
             let stop = shutdown.clone();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+                {
                     tracing::error!(error = %e, "send API stopped");
                 }
             });
@@ -288,10 +354,17 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     } else {
         config.api_base_url.clone()
     };
-    let core = CoreClient::new(&api_url, config.verify_ssl_peer, Duration::from_millis(config.core_timeout_ms)).context("core client")?;
+    let core = CoreClient::new(
+        &api_url,
+        config.verify_ssl_peer,
+        Duration::from_millis(config.core_timeout_ms),
+    )
+    .context("core client")?;
     match core.health().await {
         Ok(h) => tracing::info!(url = %api_url, status = %h.status, "core reachable"),
-        Err(e) => tracing::warn!(url = %api_url, error = %e, "core not reachable at start; binds start anyway"),
+        Err(e) => {
+            tracing::warn!(url = %api_url, error = %e, "core not reachable at start; binds start anyway")
+        }
     }
 
     // The retry cache (seed "Cache de Messages SMPP"): opened before any bind accepts a message.
@@ -304,34 +377,65 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         sc.system_id = s.system_id.clone();
         sc.password = s.password.clone();
         sc.receipt_delay_ms = s.receipt_delay_ms;
-        sc.control = s.control.as_deref().map(str::parse).transpose().context("simulator.control")?;
-        let handle = smsc_sim::start(sc).await.context("cannot start the simulator")?;
+        sc.control = s
+            .control
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .context("simulator.control")?;
+        let handle = smsc_sim::start(sc)
+            .await
+            .context("cannot start the simulator")?;
         tracing::info!(addr = %handle.smpp_addr, "SMSC simulator running");
         sim = Some(handle);
     }
 
-    let generated_admin_token = if config.admin.enabled && config.admin.token.is_none() && config.admin.username.is_none() {
+    let generated_admin_token = if config.admin.enabled
+        && config.admin.token.is_none()
+        && config.admin.username.is_none()
+    {
         let (path, token) = admin_token_file(&config.data_dir)?;
         tracing::info!(file = %path.display(), "admin API: no credential configured; using the token in this file (mode 0600)");
         Some(token)
     } else {
         None
     };
-    let source = crate::supervisor::ConfigSource { path, file, overrides };
-    let gw = Gateway::new(config.clone(), source, core, cache, embedded.clone(), generated_admin_token, shutdown.clone(), tasks.clone());
+    let source = crate::supervisor::ConfigSource {
+        path,
+        file,
+        overrides,
+    };
+    let gw = Gateway::new(
+        config.clone(),
+        source,
+        core,
+        cache,
+        embedded.clone(),
+        generated_admin_token,
+        shutdown.clone(),
+        tasks.clone(),
+    );
 
     // Server binds: the plain listener and, with [listen.tls], a TLS one beside it, under one
     // max_connections.
     let listen_addr = format!("{}:{}", config.listen.host, config.listen.port);
-    let listener = tokio::net::TcpListener::bind(&listen_addr).await.with_context(|| format!("cannot listen for SMPP on {listen_addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen_addr)
+        .await
+        .with_context(|| format!("cannot listen for SMPP on {listen_addr}"))?;
     let smpp_addr = listener.local_addr()?;
     tracing::info!(addr = %smpp_addr, "SMPP listener");
     let mut endpoints = vec![Endpoint::plain(listener)];
     let mut smpp_tls_addr = None;
     if let Some(t) = &config.listen.tls {
         let acceptor = listen_tls(t).map_err(|e| anyhow::anyhow!("listen.tls: {e}"))?;
-        let addr = format!("{}:{}", t.host.as_deref().unwrap_or(&config.listen.host), t.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen for SMPP over TLS on {addr}"))?;
+        let addr = format!(
+            "{}:{}",
+            t.host.as_deref().unwrap_or(&config.listen.host),
+            t.port
+        );
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen for SMPP over TLS on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(addr = %local, client_certificates = t.client_ca_file.is_some(), "SMPP over TLS listener");
         smpp_tls_addr = Some(local);
@@ -347,7 +451,14 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         max_pdu_len: config.max_pdu_len,
     };
     let server_handler = Arc::new(ServerSide::new(gw.clone()));
-    tasks.spawn(smpp_session::serve(endpoints, gw.connections.clone(), lcfg, server_handler, gw.registry.clone(), shutdown.clone()));
+    tasks.spawn(smpp_session::serve(
+        endpoints,
+        gw.connections.clone(),
+        lcfg,
+        server_handler,
+        gw.registry.clone(),
+        shutdown.clone(),
+    ));
 
     // Binds and their queue workers; client binds start 500 ms apart.
     gw.apply(config.clone(), true).await;
@@ -357,18 +468,32 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     let mut admin_addr = None;
     if config.admin.enabled {
         let addr = format!("{}:{}", config.admin.host, config.admin.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("admin API cannot listen on {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("admin API cannot listen on {addr}"))?;
         admin_addr = Some(listener.local_addr()?);
         let app = crate::admin::router(gw.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
         });
         tracing::info!(%addr, "admin API");
     }
     tasks.close();
     let sim_addr = sim.as_ref().map(|s| s.smpp_addr);
-    Ok(Running { gw, smpp_addr, smpp_tls_addr, core_url: api_url, admin_addr, sim_addr, send_api_addr, sim, embedded })
+    Ok(Running {
+        gw,
+        smpp_addr,
+        smpp_tls_addr,
+        core_url: api_url,
+        admin_addr,
+        sim_addr,
+        send_api_addr,
+        sim,
+        embedded,
+    })
 }
 
 impl Running {
@@ -381,11 +506,16 @@ impl Running {
     /// core flushes — all within `shutdown_timeout`. Returns false when that bound was hit
     /// (what was left is abandoned: the core's leases bring unreported messages back).
     pub async fn stop(self) -> bool {
-        let Running { gw, sim, embedded, .. } = self;
+        let Running {
+            gw, sim, embedded, ..
+        } = self;
         let limit = Duration::from_secs(gw.config().shutdown_timeout.max(1));
         let t0 = Instant::now();
         let tasks = gw.tasks.clone();
-        tracing::info!(?limit, "shutting down: no new connections; unbinding every session");
+        tracing::info!(
+            ?limit,
+            "shutting down: no new connections; unbinding every session"
+        );
         gw.shutdown.cancel();
         let orderly = async {
             gw.stop_all_clients().await;
@@ -398,11 +528,16 @@ impl Running {
         };
         let mut clean = tokio::time::timeout(limit, orderly).await.is_ok();
         if !clean {
-            tracing::error!(?limit, "sessions and tasks did not stop within shutdown_timeout; stopping anyway");
+            tracing::error!(
+                ?limit,
+                "sessions and tasks did not stop within shutdown_timeout; stopping anyway"
+            );
         }
         if let Some(core) = embedded {
             // The store's flush gets what is left of the bound, and at least 2 s.
-            let rest = limit.saturating_sub(t0.elapsed()).max(Duration::from_secs(2));
+            let rest = limit
+                .saturating_sub(t0.elapsed())
+                .max(Duration::from_secs(2));
             match tokio::time::timeout(rest, core.flush()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -415,7 +550,11 @@ impl Running {
                 }
             }
         }
-        tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, clean, "stopped");
+        tracing::info!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            clean,
+            "stopped"
+        );
         clean
     }
 }
@@ -434,10 +573,13 @@ pub fn admin_token_file(data_dir: &std::path::Path) -> anyhow::Result<(PathBuf, 
     let mut bytes = [0u8; 16];
     {
         use std::io::Read as _;
-        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).context("cannot read /dev/urandom for the admin token")?;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .context("cannot read /dev/urandom for the admin token")?;
     }
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -447,7 +589,9 @@ pub fn admin_token_file(data_dir: &std::path::Path) -> anyhow::Result<(PathBuf, 
     }
     {
         use std::io::Write as _;
-        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut f = opts
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         f.write_all(token.as_bytes())?;
         f.sync_all()?;
     }
@@ -561,7 +705,9 @@ pub(crate) async fn queue_worker(
         let free = window.available_permits().min(per_claim).min(1000);
         if free == 0 {
             // Wait for one slot, then claim what is free.
-            let Ok(p) = window.clone().acquire_owned().await else { return };
+            let Ok(p) = window.clone().acquire_owned().await else {
+                return;
+            };
             drop(p);
             continue;
         }
@@ -569,7 +715,14 @@ pub(crate) async fn queue_worker(
             Target::Carrier(_) => (Some(name.clone()), None),
             Target::Partner => (None, Some(name.clone())),
         };
-        let req = ClaimRequest { frontend: frontend.clone(), dest_smsc, source_smsc, limit: free as u32, lease_seconds: None, wait_ms: Some(wait_ms) };
+        let req = ClaimRequest {
+            frontend: frontend.clone(),
+            dest_smsc,
+            source_smsc,
+            limit: free as u32,
+            lease_seconds: None,
+            wait_ms: Some(wait_ms),
+        };
         let t0 = Instant::now();
         let claimed = gw.core.claim(&req).await;
         telemetry::core_call("claim", t0.elapsed().as_secs_f64(), &claimed);
@@ -598,7 +751,9 @@ pub(crate) async fn queue_worker(
             continue;
         }
         for m in messages {
-            let Ok(permit) = window.clone().acquire_owned().await else { return };
+            let Ok(permit) = window.clone().acquire_owned().await else {
+                return;
+            };
             let occupancy = window_size - window.available_permits();
             labels.observe(telemetry::WINDOW_OCCUPANCY, occupancy as f64);
             labels.set(telemetry::WINDOW_IN_FLIGHT, occupancy as f64);
@@ -608,9 +763,15 @@ pub(crate) async fn queue_worker(
             let settings = {
                 let cfg = gw.config();
                 if partner {
-                    cfg.server_binds.iter().find(|b| b.name == name).map(|b| b.text_settings())
+                    cfg.server_binds
+                        .iter()
+                        .find(|b| b.name == name)
+                        .map(|b| b.text_settings())
                 } else {
-                    cfg.binds.iter().find(|b| b.name == name).map(|b| b.text_settings())
+                    cfg.binds
+                        .iter()
+                        .find(|b| b.name == name)
+                        .map(|b| b.text_settings())
                 }
                 .unwrap_or_default()
             };
@@ -624,12 +785,23 @@ pub(crate) async fn queue_worker(
             // Queued here, one after the other, so the session sends them in the core's order;
             // their answers are awaited concurrently. Nothing goes out after the lease ends:
             // the core may have handed the message to someone else by then.
-            let lease_end = tokio::time::Instant::now() + Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
+            let lease_end = tokio::time::Instant::now()
+                + Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
             let first = match &target {
                 Target::Carrier(h) => h.queue(pdu.clone(), Some(lease_end)).await,
-                Target::Partner => gw.registry.queue_deliver(&name, pdu.clone(), Some(lease_end)).await,
+                Target::Partner => {
+                    gw.registry
+                        .queue_deliver(&name, pdu.clone(), Some(lease_end))
+                        .await
+                }
             };
-            let (gw, name, labels, target, window) = (gw.clone(), name.clone(), labels.clone(), target.clone(), window.clone());
+            let (gw, name, labels, target, window) = (
+                gw.clone(),
+                name.clone(),
+                labels.clone(),
+                target.clone(),
+                window.clone(),
+            );
             tokio::spawn(async move {
                 let first = async move {
                     match first {
@@ -640,12 +812,25 @@ pub(crate) async fn queue_worker(
                 let kind = match &target {
                     // Each resend goes to the partner's least busy receiving session, so it may
                     // use another session than the one that failed.
-                    Target::Partner => send_until_done(&name, &labels, &m, policy, true, first, || gw.registry.deliver(&name, pdu.clone())).await,
-                    Target::Carrier(h) => send_until_done(&name, &labels, &m, policy, false, first, || h.send(pdu.clone())).await,
+                    Target::Partner => {
+                        send_until_done(&name, &labels, &m, policy, true, first, || {
+                            gw.registry.deliver(&name, pdu.clone())
+                        })
+                        .await
+                    }
+                    Target::Carrier(h) => {
+                        send_until_done(&name, &labels, &m, policy, false, first, || {
+                            h.send(pdu.clone())
+                        })
+                        .await
+                    }
                 };
                 gw.events.report(event(&gw, &name, &m.id, kind));
                 drop(permit);
-                labels.set(telemetry::WINDOW_IN_FLIGHT, (window_size - window.available_permits()) as f64);
+                labels.set(
+                    telemetry::WINDOW_IN_FLIGHT,
+                    (window_size - window.available_permits()) as f64,
+                );
             });
         }
     }
@@ -655,7 +840,12 @@ pub(crate) async fn queue_worker(
 fn unsendable(gw: &Gateway, name: &str, labels: &BindLabels, m: &OutboundMessage, why: String) {
     tracing::warn!(bind = %name, message_id = %m.id, "cannot send: {why}");
     labels.inc(telemetry::DELIVERY_FAILURES);
-    gw.events.report(event(gw, name, &m.id, failed(CommandStatus::ESME_RINVMSGLEN.0, false, why)));
+    gw.events.report(event(
+        gw,
+        name,
+        &m.id,
+        failed(CommandStatus::ESME_RINVMSGLEN.0, false, why),
+    ));
 }
 
 /// How a queue worker treats a message that failed on its bind (from the bind's keys).
@@ -683,16 +873,30 @@ enum Verdict {
 
 /// The verdict on one attempt. `partner` marks `deliver_sm` to a partner, where every error
 /// but `ESME_RX_P_APPN`/`ESME_RX_R_APPN` is temporary (the partner refuses for now).
-fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolicy, partner: bool) -> Verdict {
+fn judge(
+    outcome: Result<smpp_codec::pdu::Frame, SendFailure>,
+    policy: SendPolicy,
+    partner: bool,
+) -> Verdict {
     match outcome {
         Ok(frame) if frame.command_status.is_ok() => Verdict::Done(match &frame.pdu {
-            Pdu::SubmitSmResp(r) => EventKind::Submitted { smsc_message_id: r.message_id.to_str_lossy().into_owned() },
+            Pdu::SubmitSmResp(r) => EventKind::Submitted {
+                smsc_message_id: r.message_id.to_str_lossy().into_owned(),
+            },
             _ => EventKind::DeliveredToEsme,
         }),
         Ok(frame) => {
             let st = frame.command_status;
-            let name = smpp_codec::command::command_name(frame.pdu.command_id()).unwrap_or("response");
-            let temporary = if partner { !matches!(st, CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN) } else { is_temporary(st) };
+            let name =
+                smpp_codec::command::command_name(frame.pdu.command_id()).unwrap_or("response");
+            let temporary = if partner {
+                !matches!(
+                    st,
+                    CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN
+                )
+            } else {
+                is_temporary(st)
+            };
             let kind = failed(st.0, temporary, format!("{name} {st}"));
             if temporary {
                 Verdict::Again(kind)
@@ -700,12 +904,22 @@ fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolic
                 Verdict::Done(kind)
             }
         }
-        Err(SendFailure::NotBound) => Verdict::Again(failed(0, true, "not sent: bind not bound".into())),
+        Err(SendFailure::NotBound) => {
+            Verdict::Again(failed(0, true, "not sent: bind not bound".into()))
+        }
         // The lease is over: only the core may decide who sends it now.
-        Err(SendFailure::Expired) => Verdict::Done(failed(0, true, "not sent before the lease ended".into())),
+        Err(SendFailure::Expired) => {
+            Verdict::Done(failed(0, true, "not sent before the lease ended".into()))
+        }
         Err(e) => match policy.timeout_action {
-            TimeoutAction::Retry => Verdict::Again(failed(0, true, format!("{e}; the peer may have it"))),
-            TimeoutAction::Fail => Verdict::Done(failed(0, false, format!("{e}; the peer may have it, not resent (response_timeout_action = fail)"))),
+            TimeoutAction::Retry => {
+                Verdict::Again(failed(0, true, format!("{e}; the peer may have it")))
+            }
+            TimeoutAction::Fail => Verdict::Done(failed(
+                0,
+                false,
+                format!("{e}; the peer may have it, not resent (response_timeout_action = fail)"),
+            )),
         },
     }
 }
@@ -715,7 +929,15 @@ fn judge(outcome: Result<smpp_codec::pdu::Frame, SendFailure>, policy: SendPolic
 /// timeout, so that no other gateway can be sending it meanwhile). Throttling is seen here
 /// only once the session gave up resending (it resends throttled requests itself, in order,
 /// and reports each refusal as `LinkEvent::Throttled`, counted in `smppgw_throttled_total`).
-async fn send_until_done<F, Fut, First>(name: &str, labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, first: First, mut send: F) -> EventKind
+async fn send_until_done<F, Fut, First>(
+    name: &str,
+    labels: &BindLabels,
+    m: &OutboundMessage,
+    policy: SendPolicy,
+    partner: bool,
+    first: First,
+    mut send: F,
+) -> EventKind
 where
     First: std::future::Future<Output = Result<smpp_codec::pdu::Frame, SendFailure>>,
     F: FnMut() -> Fut,
@@ -738,7 +960,9 @@ where
             Verdict::Done(kind) => (kind, true),
             Verdict::Again(kind) => {
                 let lease_left = Duration::from_millis(m.lease_until_ms.saturating_sub(now_ms()));
-                if resends < policy.resend_attempts && backoff + policy.response_timeout < lease_left {
+                if resends < policy.resend_attempts
+                    && backoff + policy.response_timeout < lease_left
+                {
                     resends += 1;
                     if let EventKind::Failed { reason, .. } = &kind {
                         tracing::info!(bind = %name, message_id = %m.id, "{reason}; resending in {}s ({resends} of {})", backoff.as_secs(), policy.resend_attempts);
@@ -774,11 +998,24 @@ where
 /// The registration of every enabled peer, each as `{hostname}_{peer_name}` (seed 002,
 /// "Enregistrement Frontend").
 pub fn registrations(cfg: &Config, frontend: impl Fn(&str) -> String) -> Vec<FrontendRegistration> {
-    let clients = cfg.binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), BindMode::Client));
-    let servers = cfg.server_binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), BindMode::Server));
+    let clients = cfg
+        .binds
+        .iter()
+        .filter(|b| b.enabled)
+        .map(|b| (b.name.as_str(), BindMode::Client));
+    let servers = cfg
+        .server_binds
+        .iter()
+        .filter(|b| b.enabled)
+        .map(|b| (b.name.as_str(), BindMode::Server));
     clients
         .chain(servers)
-        .map(|(name, mode)| FrontendRegistration { frontend: frontend(name), bind_name: name.to_string(), bind_mode: mode, smsc_name: cfg.smsc_name.clone() })
+        .map(|(name, mode)| FrontendRegistration {
+            frontend: frontend(name),
+            bind_name: name.to_string(),
+            bind_mode: mode,
+            smsc_name: cfg.smsc_name.clone(),
+        })
         .collect()
 }
 
@@ -787,8 +1024,13 @@ pub fn registrations(cfg: &Config, frontend: impl Fn(&str) -> String) -> Vec<Fro
 /// added or enabled: it should not wait up to a minute to be routed to). The first success
 /// of each frontend is logged at info, the first failure of an outage at warn (the seed's
 /// troubleshooting looks for "frontend_register" in the logs).
-pub async fn heartbeat_loop<F, Fut>(period: Duration, wake: Arc<tokio::sync::Notify>, stop: CancellationToken, current: impl Fn() -> Vec<FrontendRegistration>, register: F)
-where
+pub async fn heartbeat_loop<F, Fut>(
+    period: Duration,
+    wake: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+    current: impl Fn() -> Vec<FrontendRegistration>,
+    register: F,
+) where
     F: Fn(FrontendRegistration) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
@@ -821,15 +1063,21 @@ where
 async fn heartbeat(gw: Arc<Gateway>) {
     let core = gw.core.clone();
     let g = gw.clone();
-    heartbeat_loop(HEARTBEAT, gw.register_now.clone(), gw.shutdown.clone(), move || registrations(&g.config(), |p| g.frontend(p)), move |reg| {
-        let core = core.clone();
-        async move {
-            let t0 = Instant::now();
-            let res = core.register(&reg).await;
-            telemetry::core_call("register", t0.elapsed().as_secs_f64(), &res);
-            res.map(|_| ()).map_err(|e| e.to_string())
-        }
-    })
+    heartbeat_loop(
+        HEARTBEAT,
+        gw.register_now.clone(),
+        gw.shutdown.clone(),
+        move || registrations(&g.config(), |p| g.frontend(p)),
+        move |reg| {
+            let core = core.clone();
+            async move {
+                let t0 = Instant::now();
+                let res = core.register(&reg).await;
+                telemetry::core_call("register", t0.elapsed().as_secs_f64(), &res);
+                res.map(|_| ()).map_err(|e| e.to_string())
+            }
+        },
+    )
     .await;
 }
 
@@ -840,13 +1088,22 @@ async fn uptime(gw: Arc<Gateway>) {
         for b in &cfg.binds {
             if let Some(h) = gw.client(&b.name).await {
                 let s = h.status();
-                let up = if s.state == LinkState::Bound { s.since.elapsed().as_secs_f64() } else { 0.0 };
-                BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
+                let up = if s.state == LinkState::Bound {
+                    s.since.elapsed().as_secs_f64()
+                } else {
+                    0.0
+                };
+                BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id)
+                    .set(telemetry::UPTIME_SECONDS, up.floor());
             }
         }
         let sessions = gw.registry.snapshot();
         for b in &cfg.server_binds {
-            let up = sessions.iter().filter(|s| s.info.peer_name == b.name).map(|s| s.uptime.as_secs_f64()).fold(0.0, f64::max);
+            let up = sessions
+                .iter()
+                .filter(|s| s.info.peer_name == b.name)
+                .map(|s| s.uptime.as_secs_f64())
+                .fold(0.0, f64::max);
             BindLabels::server(&b.name, &b.system_id).set(telemetry::UPTIME_SECONDS, up.floor());
         }
         if !sleep_or_stop(&gw.shutdown, Duration::from_secs(5)).await {
@@ -875,8 +1132,25 @@ mod tests {
     #[test]
     fn every_enabled_peer_is_registered_as_hostname_underscore_name() {
         let regs = registrations(&cfg(), |p| format!("gwhost_{p}"));
-        let got: Vec<(&str, &str, BindMode, &str)> = regs.iter().map(|r| (r.frontend.as_str(), r.bind_name.as_str(), r.bind_mode, r.smsc_name.as_str())).collect();
-        assert_eq!(got, vec![("gwhost_carrier", "carrier", BindMode::Client, "gw_prod"), ("gwhost_acme", "acme", BindMode::Server, "gw_prod")], "the disabled peer is not registered");
+        let got: Vec<(&str, &str, BindMode, &str)> = regs
+            .iter()
+            .map(|r| {
+                (
+                    r.frontend.as_str(),
+                    r.bind_name.as_str(),
+                    r.bind_mode,
+                    r.smsc_name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("gwhost_carrier", "carrier", BindMode::Client, "gw_prod"),
+                ("gwhost_acme", "acme", BindMode::Server, "gw_prod")
+            ],
+            "the disabled peer is not registered"
+        );
     }
 
     /// With the clock paused: registrations at once, then every 60 s, and at once when woken.
@@ -888,24 +1162,48 @@ mod tests {
         let t0 = tokio::time::Instant::now();
         let c = cfg();
         let log = seen.clone();
-        let task = tokio::spawn(heartbeat_loop(HEARTBEAT, wake.clone(), stop.clone(), move || registrations(&c, |p| format!("h_{p}")), move |r| {
-            let log = log.clone();
-            async move {
-                log.lock().unwrap().push((t0.elapsed(), r.frontend));
-                Ok(())
-            }
-        }));
-        let times = |s: &Arc<Mutex<Vec<(Duration, String)>>>| s.lock().unwrap().iter().map(|(t, _)| t.as_secs()).collect::<Vec<_>>();
+        let task = tokio::spawn(heartbeat_loop(
+            HEARTBEAT,
+            wake.clone(),
+            stop.clone(),
+            move || registrations(&c, |p| format!("h_{p}")),
+            move |r| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push((t0.elapsed(), r.frontend));
+                    Ok(())
+                }
+            },
+        ));
+        let times = |s: &Arc<Mutex<Vec<(Duration, String)>>>| {
+            s.lock()
+                .unwrap()
+                .iter()
+                .map(|(t, _)| t.as_secs())
+                .collect::<Vec<_>>()
+        };
         tokio::time::sleep(Duration::from_secs(59)).await;
-        assert_eq!(times(&seen), vec![0, 0], "both peers at start, nothing more before 60 s");
+        assert_eq!(
+            times(&seen),
+            vec![0, 0],
+            "both peers at start, nothing more before 60 s"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(times(&seen), vec![0, 0, 60, 60]);
         tokio::time::sleep(Duration::from_secs(9)).await;
         wake.notify_one();
         tokio::time::sleep(Duration::from_millis(1)).await;
-        assert_eq!(times(&seen), vec![0, 0, 60, 60, 70, 70], "a change registers at once");
+        assert_eq!(
+            times(&seen),
+            vec![0, 0, 60, 60, 70, 70],
+            "a change registers at once"
+        );
         tokio::time::sleep(Duration::from_secs(60)).await;
-        assert_eq!(times(&seen).len(), 8, "and the period starts again from there");
+        assert_eq!(
+            times(&seen).len(),
+            8,
+            "and the period starts again from there"
+        );
         stop.cancel();
         task.await.unwrap();
         assert_eq!(seen.lock().unwrap()[0].1, "h_carrier");
@@ -915,52 +1213,112 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn policy(timeout_action: TimeoutAction, resend_attempts: u32) -> SendPolicy {
-        SendPolicy { timeout_action, resend_attempts, response_timeout: Duration::from_secs(10) }
+        SendPolicy {
+            timeout_action,
+            resend_attempts,
+            response_timeout: Duration::from_secs(10),
+        }
     }
 
     fn submit_resp(status: CommandStatus) -> Result<Frame, SendFailure> {
-        Ok(Frame::with_status(1, status, Pdu::SubmitSmResp(SubmitSmResp { message_id: "C-9".into(), ..Default::default() })))
+        Ok(Frame::with_status(
+            1,
+            status,
+            Pdu::SubmitSmResp(SubmitSmResp {
+                message_id: "C-9".into(),
+                ..Default::default()
+            }),
+        ))
     }
 
     fn deliver_resp(status: CommandStatus) -> Result<Frame, SendFailure> {
-        Ok(Frame::with_status(1, status, Pdu::DeliverSmResp(DeliverSmResp::default())))
+        Ok(Frame::with_status(
+            1,
+            status,
+            Pdu::DeliverSmResp(DeliverSmResp::default()),
+        ))
     }
 
     fn retryable(v: &Verdict) -> Option<bool> {
         match v {
-            Verdict::Done(EventKind::Failed { retryable, .. }) | Verdict::Again(EventKind::Failed { retryable, .. }) => Some(*retryable),
+            Verdict::Done(EventKind::Failed { retryable, .. })
+            | Verdict::Again(EventKind::Failed { retryable, .. }) => Some(*retryable),
             _ => None,
         }
     }
 
     #[test]
     fn a_timeout_is_resent_or_failed_as_response_timeout_action_says() {
-        for failure in [SendFailure::Timeout, SendFailure::Closed("enquire_link timeout".into())] {
+        for failure in [
+            SendFailure::Timeout,
+            SendFailure::Closed("enquire_link timeout".into()),
+        ] {
             let v = judge(Err(failure.clone()), policy(TimeoutAction::Retry, 2), false);
-            assert!(matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true), "{failure}: {v:?}");
+            assert!(
+                matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true),
+                "{failure}: {v:?}"
+            );
             let v = judge(Err(failure.clone()), policy(TimeoutAction::Fail, 2), false);
-            assert!(matches!(&v, Verdict::Done(EventKind::Failed { retryable: false, reason, .. }) if reason.contains("may have it")), "{failure}: {v:?}");
+            assert!(
+                matches!(&v, Verdict::Done(EventKind::Failed { retryable: false, reason, .. }) if reason.contains("may have it")),
+                "{failure}: {v:?}"
+            );
         }
         // Not sent at all: always safe to send again, whatever the policy.
-        let v = judge(Err(SendFailure::NotBound), policy(TimeoutAction::Fail, 2), false);
+        let v = judge(
+            Err(SendFailure::NotBound),
+            policy(TimeoutAction::Fail, 2),
+            false,
+        );
         assert!(matches!(v, Verdict::Again(_)) && retryable(&v) == Some(true));
         // Not sent before the lease ended: back to the core, never resent by us.
-        let v = judge(Err(SendFailure::Expired), policy(TimeoutAction::Retry, 2), false);
+        let v = judge(
+            Err(SendFailure::Expired),
+            policy(TimeoutAction::Retry, 2),
+            false,
+        );
         assert!(matches!(v, Verdict::Done(_)) && retryable(&v) == Some(true));
     }
 
     #[test]
     fn answers_are_judged_by_status_and_side() {
         let p = policy(TimeoutAction::Retry, 2);
-        assert_eq!(judge(submit_resp(CommandStatus::ESME_ROK), p, false), Verdict::Done(EventKind::Submitted { smsc_message_id: "C-9".into() }));
-        assert_eq!(judge(deliver_resp(CommandStatus::ESME_ROK), p, true), Verdict::Done(EventKind::DeliveredToEsme));
+        assert_eq!(
+            judge(submit_resp(CommandStatus::ESME_ROK), p, false),
+            Verdict::Done(EventKind::Submitted {
+                smsc_message_id: "C-9".into()
+            })
+        );
+        assert_eq!(
+            judge(deliver_resp(CommandStatus::ESME_ROK), p, true),
+            Verdict::Done(EventKind::DeliveredToEsme)
+        );
         // A carrier's temporary error is tried again; a permanent one ends it.
-        assert!(matches!(judge(submit_resp(CommandStatus::ESME_RSYSERR), p, false), Verdict::Again(_)));
+        assert!(matches!(
+            judge(submit_resp(CommandStatus::ESME_RSYSERR), p, false),
+            Verdict::Again(_)
+        ));
         let v = judge(submit_resp(CommandStatus::ESME_RINVDSTADR), p, false);
-        assert!(matches!(&v, Verdict::Done(EventKind::Failed { command_status: 0x0B, retryable: false, .. })), "{v:?}");
+        assert!(
+            matches!(
+                &v,
+                Verdict::Done(EventKind::Failed {
+                    command_status: 0x0B,
+                    retryable: false,
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
         // A partner's refusal is temporary unless it says "permanent" or "reject".
-        assert!(matches!(judge(deliver_resp(CommandStatus::ESME_RX_T_APPN), p, true), Verdict::Again(_)));
-        assert!(matches!(judge(deliver_resp(CommandStatus::ESME_RSYSERR), p, true), Verdict::Again(_)));
+        assert!(matches!(
+            judge(deliver_resp(CommandStatus::ESME_RX_T_APPN), p, true),
+            Verdict::Again(_)
+        ));
+        assert!(matches!(
+            judge(deliver_resp(CommandStatus::ESME_RSYSERR), p, true),
+            Verdict::Again(_)
+        ));
         for st in [CommandStatus::ESME_RX_P_APPN, CommandStatus::ESME_RX_R_APPN] {
             assert_eq!(retryable(&judge(deliver_resp(st), p, true)), Some(false));
             assert!(matches!(judge(deliver_resp(st), p, true), Verdict::Done(_)));
@@ -976,7 +1334,13 @@ mod tests {
     }
 
     /// `send_until_done` with `send` as the first attempt too.
-    async fn run<F, Fut>(labels: &BindLabels, m: &OutboundMessage, policy: SendPolicy, partner: bool, mut send: F) -> EventKind
+    async fn run<F, Fut>(
+        labels: &BindLabels,
+        m: &OutboundMessage,
+        policy: SendPolicy,
+        partner: bool,
+        mut send: F,
+    ) -> EventKind
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Frame, SendFailure>>,
@@ -991,39 +1355,94 @@ mod tests {
         // A partner busy twice, then accepting: delivered after 1 s and 2 s waits.
         let calls = AtomicU32::new(0);
         let t0 = tokio::time::Instant::now();
-        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            async move { deliver_resp(if n < 2 { CommandStatus::ESME_RX_T_APPN } else { CommandStatus::ESME_ROK }) }
-        })
+        let kind = run(
+            &labels,
+            &leased_for(60),
+            policy(TimeoutAction::Retry, 2),
+            true,
+            || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    deliver_resp(if n < 2 {
+                        CommandStatus::ESME_RX_T_APPN
+                    } else {
+                        CommandStatus::ESME_ROK
+                    })
+                }
+            },
+        )
         .await;
         assert_eq!(kind, EventKind::DeliveredToEsme);
-        assert_eq!((calls.load(Ordering::SeqCst), t0.elapsed()), (3, Duration::from_secs(3)));
+        assert_eq!(
+            (calls.load(Ordering::SeqCst), t0.elapsed()),
+            (3, Duration::from_secs(3))
+        );
         // Out of attempts: handed back to the core, retryable.
         let calls = AtomicU32::new(0);
-        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Retry, 2), true, || {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { deliver_resp(CommandStatus::ESME_RX_T_APPN) }
-        })
+        let kind = run(
+            &labels,
+            &leased_for(60),
+            policy(TimeoutAction::Retry, 2),
+            true,
+            || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { deliver_resp(CommandStatus::ESME_RX_T_APPN) }
+            },
+        )
         .await;
-        assert!(matches!(kind, EventKind::Failed { retryable: true, command_status: 0x64, .. }), "{kind:?}");
+        assert!(
+            matches!(
+                kind,
+                EventKind::Failed {
+                    retryable: true,
+                    command_status: 0x64,
+                    ..
+                }
+            ),
+            "{kind:?}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         // A lease too short for another response timeout: no resend, another gateway may get it.
         let calls = AtomicU32::new(0);
-        let kind = run(&labels, &leased_for(5), policy(TimeoutAction::Retry, 2), true, || {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Err(SendFailure::Timeout) }
-        })
+        let kind = run(
+            &labels,
+            &leased_for(5),
+            policy(TimeoutAction::Retry, 2),
+            true,
+            || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(SendFailure::Timeout) }
+            },
+        )
         .await;
-        assert!(matches!(kind, EventKind::Failed { retryable: true, .. }));
+        assert!(matches!(
+            kind,
+            EventKind::Failed {
+                retryable: true,
+                ..
+            }
+        ));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // fail: a timeout is never resent.
         let calls = AtomicU32::new(0);
-        let kind = run(&labels, &leased_for(60), policy(TimeoutAction::Fail, 2), false, || {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Err(SendFailure::Timeout) }
-        })
+        let kind = run(
+            &labels,
+            &leased_for(60),
+            policy(TimeoutAction::Fail, 2),
+            false,
+            || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(SendFailure::Timeout) }
+            },
+        )
         .await;
-        assert!(matches!(kind, EventKind::Failed { retryable: false, .. }));
+        assert!(matches!(
+            kind,
+            EventKind::Failed {
+                retryable: false,
+                ..
+            }
+        ));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -103,7 +103,11 @@ fn target(args: &CacheArgs) -> Result<Target, String> {
             Err(_) if args.url.is_some() => None,
             Err(e) => {
                 let problems: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
-                return Err(format!("{}: {} (give --url to skip the file)", e.file, problems.join("; ")));
+                return Err(format!(
+                    "{}: {} (give --url to skip the file)",
+                    e.file,
+                    problems.join("; ")
+                ));
             }
         }
     } else {
@@ -112,16 +116,27 @@ fn target(args: &CacheArgs) -> Result<Target, String> {
     let base = match (&args.url, &from_file) {
         (Some(u), _) => u.trim_end_matches('/').to_string(),
         (None, Some(c)) => {
-            let host = if c.admin.host == "0.0.0.0" { "127.0.0.1".to_string() } else if c.admin.host.contains(':') { format!("[{}]", c.admin.host) } else { c.admin.host.clone() };
+            let host = if c.admin.host == "0.0.0.0" {
+                "127.0.0.1".to_string()
+            } else if c.admin.host.contains(':') {
+                format!("[{}]", c.admin.host)
+            } else {
+                c.admin.host.clone()
+            };
             format!("http://{host}:{}", c.admin.port)
         }
         (None, None) => return Err("no admin API address: give --url or --config".into()),
     };
-    let token = args.token.clone().or_else(|| from_file.as_ref().and_then(|c| c.admin.token.clone()));
+    let token = args
+        .token
+        .clone()
+        .or_else(|| from_file.as_ref().and_then(|c| c.admin.token.clone()));
     let basic = match (&args.user, &args.password) {
         (Some(u), Some(p)) => Some((u.clone(), p.clone())),
         (Some(_), None) | (None, Some(_)) => return Err("--user and --password go together".into()),
-        (None, None) => from_file.as_ref().and_then(|c| c.admin.username.clone().zip(c.admin.password.clone())),
+        (None, None) => from_file
+            .as_ref()
+            .and_then(|c| c.admin.username.clone().zip(c.admin.password.clone())),
     };
     Ok(Target { base, token, basic })
 }
@@ -130,7 +145,9 @@ fn seg(s: &str) -> String {
     // Path segments: bind names and ids are plain words, but escape what would break a URL.
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -149,20 +166,42 @@ pub fn run(args: CacheArgs) -> ExitCode {
     let action = args.action.unwrap_or(CacheAction::Summary);
     let (method, path) = match &action {
         CacheAction::Summary => (reqwest::Method::GET, "/api/v1/cache".to_string()),
-        CacheAction::List { bind, status, limit } => {
+        CacheAction::List {
+            bind,
+            status,
+            limit,
+        } => {
             let mut p = format!("/api/v1/cache/{}/entries?limit={limit}", seg(bind));
             if let Some(s) = status {
                 p.push_str(&format!("&status={}", seg(s)));
             }
             (reqwest::Method::GET, p)
         }
-        CacheAction::Retry { bind, id } => (reqwest::Method::POST, format!("/api/v1/cache/{}/entries/{}/retry", seg(bind), seg(id))),
-        CacheAction::RetryPending { bind } => (reqwest::Method::POST, format!("/api/v1/cache/{}/pending/retry", seg(bind))),
-        CacheAction::RetryFailed { bind } => (reqwest::Method::POST, format!("/api/v1/cache/{}/failed/retry", seg(bind))),
-        CacheAction::Delete { bind, id } => (reqwest::Method::DELETE, format!("/api/v1/cache/{}/entries/{}", seg(bind), seg(id))),
-        CacheAction::DeleteFailed { bind } => (reqwest::Method::DELETE, format!("/api/v1/cache/{}/failed", seg(bind))),
+        CacheAction::Retry { bind, id } => (
+            reqwest::Method::POST,
+            format!("/api/v1/cache/{}/entries/{}/retry", seg(bind), seg(id)),
+        ),
+        CacheAction::RetryPending { bind } => (
+            reqwest::Method::POST,
+            format!("/api/v1/cache/{}/pending/retry", seg(bind)),
+        ),
+        CacheAction::RetryFailed { bind } => (
+            reqwest::Method::POST,
+            format!("/api/v1/cache/{}/failed/retry", seg(bind)),
+        ),
+        CacheAction::Delete { bind, id } => (
+            reqwest::Method::DELETE,
+            format!("/api/v1/cache/{}/entries/{}", seg(bind), seg(id)),
+        ),
+        CacheAction::DeleteFailed { bind } => (
+            reqwest::Method::DELETE,
+            format!("/api/v1/cache/{}/failed", seg(bind)),
+        ),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("smppgw cache: cannot start the runtime: {e}");
@@ -171,16 +210,25 @@ pub fn run(args: CacheArgs) -> ExitCode {
     };
     let url = format!("{}{path}", t.base);
     let answer = rt.block_on(async {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
         let mut req = client.request(method, &url);
         if let Some(tok) = &t.token {
             req = req.bearer_auth(tok);
         } else if let Some((u, p)) = &t.basic {
             req = req.basic_auth(u, Some(p));
         }
-        let resp = req.send().await.map_err(|e| format!("cannot reach the admin API at {url}: {e}"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the admin API at {url}: {e}"))?;
         let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| format!("{url}: answer is not JSON: {e}"))?;
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("{url}: answer is not JSON: {e}"))?;
         Ok::<_, String>((status, body))
     });
     let (status, body) = match answer {
@@ -191,10 +239,17 @@ pub fn run(args: CacheArgs) -> ExitCode {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
     }
     if !status.is_success() {
-        eprintln!("smppgw cache: {} {}", status.as_u16(), body["error"].as_str().unwrap_or("(no error text)"));
+        eprintln!(
+            "smppgw cache: {} {}",
+            status.as_u16(),
+            body["error"].as_str().unwrap_or("(no error text)")
+        );
         return ExitCode::FAILURE;
     }
     if !args.json {
@@ -217,8 +272,17 @@ fn render(action: &CacheAction, body: &Value) -> String {
     let mut out = String::new();
     match action {
         CacheAction::Summary => {
-            let health = if body["available"].as_bool() == Some(true) { "available".to_string() } else { format!("UNAVAILABLE: {}", s(&body["error"])) };
-            let _ = writeln!(out, "retry cache: {} ({}) — {health}", s(&body["storage"]), s(&body["dir"]));
+            let health = if body["available"].as_bool() == Some(true) {
+                "available".to_string()
+            } else {
+                format!("UNAVAILABLE: {}", s(&body["error"]))
+            };
+            let _ = writeln!(
+                out,
+                "retry cache: {} ({}) — {health}",
+                s(&body["storage"]),
+                s(&body["dir"])
+            );
             let t = &body["summary"];
             let _ = writeln!(
                 out,
@@ -228,7 +292,11 @@ fn render(action: &CacheAction, body: &Value) -> String {
                 n(&t["delivering"]),
                 n(&t["failed_permanent"])
             );
-            let _ = writeln!(out, "{:<24} {:<7} {:>8} {:>8} {:>8} {:>9} {:>7}", "BIND", "MODE", "TOTAL", "PENDING", "FAILED", "MAX", "USED");
+            let _ = writeln!(
+                out,
+                "{:<24} {:<7} {:>8} {:>8} {:>8} {:>9} {:>7}",
+                "BIND", "MODE", "TOTAL", "PENDING", "FAILED", "MAX", "USED"
+            );
             for b in body["binds"].as_array().into_iter().flatten() {
                 let _ = writeln!(
                     out,
@@ -245,8 +313,18 @@ fn render(action: &CacheAction, body: &Value) -> String {
         }
         CacheAction::List { .. } => {
             let entries = body["entries"].as_array().cloned().unwrap_or_default();
-            let _ = writeln!(out, "{}: {} entries ({} shown)", s(&body["bind_name"]), n(&body["total"]), entries.len());
-            let _ = writeln!(out, "{:<34} {:<8} {:<17} {:>7}  {:<21} LAST ERROR", "ID", "KIND", "STATUS", "RETRIES", "NEXT RETRY");
+            let _ = writeln!(
+                out,
+                "{}: {} entries ({} shown)",
+                s(&body["bind_name"]),
+                n(&body["total"]),
+                entries.len()
+            );
+            let _ = writeln!(
+                out,
+                "{:<34} {:<8} {:<17} {:>7}  {:<21} LAST ERROR",
+                "ID", "KIND", "STATUS", "RETRIES", "NEXT RETRY"
+            );
             for e in entries {
                 let _ = writeln!(
                     out,
@@ -261,19 +339,39 @@ fn render(action: &CacheAction, body: &Value) -> String {
             }
         }
         CacheAction::Retry { bind, id } => {
-            let _ = writeln!(out, "{bind}: {id} will be retried now ({} entries)", n(&body["retried"]));
+            let _ = writeln!(
+                out,
+                "{bind}: {id} will be retried now ({} entries)",
+                n(&body["retried"])
+            );
         }
         CacheAction::RetryPending { bind } => {
-            let _ = writeln!(out, "{bind}: {} pending entries will be delivered now", n(&body["retried"]));
+            let _ = writeln!(
+                out,
+                "{bind}: {} pending entries will be delivered now",
+                n(&body["retried"])
+            );
         }
         CacheAction::RetryFailed { bind } => {
-            let _ = writeln!(out, "{bind}: {} failed_permanent entries will be retried now", n(&body["retried"]));
+            let _ = writeln!(
+                out,
+                "{bind}: {} failed_permanent entries will be retried now",
+                n(&body["retried"])
+            );
         }
         CacheAction::Delete { bind, id } => {
-            let _ = writeln!(out, "{bind}: {id} deleted ({} entries)", n(&body["deleted"]));
+            let _ = writeln!(
+                out,
+                "{bind}: {id} deleted ({} entries)",
+                n(&body["deleted"])
+            );
         }
         CacheAction::DeleteFailed { bind } => {
-            let _ = writeln!(out, "{bind}: {} failed_permanent entries deleted", n(&body["deleted"]));
+            let _ = writeln!(
+                out,
+                "{bind}: {} failed_permanent entries deleted",
+                n(&body["deleted"])
+            );
         }
     }
     out
@@ -292,12 +390,19 @@ mod tests {
                        "max_size": 10000, "utilisation_percent": 0.42}]
         });
         let text = render(&CacheAction::Summary, &body);
-        assert!(text.contains("total 42  pending 40  delivering 0  failed_permanent 2"), "{text}");
+        assert!(
+            text.contains("total 42  pending 40  delivering 0  failed_permanent 2"),
+            "{text}"
+        );
         let line = text.lines().find(|l| l.starts_with("partner")).unwrap();
         let cols: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(cols, ["partner", "server", "42", "40", "2", "10000", "0.4%"]);
+        assert_eq!(
+            cols,
+            ["partner", "server", "42", "40", "2", "10000", "0.4%"]
+        );
         let down = serde_json::json!({"storage": "disk", "dir": "/x", "available": false, "error": "retry cache: cannot create directory /x: File exists", "summary": {}, "binds": []});
-        assert!(render(&CacheAction::Summary, &down).contains("UNAVAILABLE: retry cache: cannot create directory /x"));
+        assert!(render(&CacheAction::Summary, &down)
+            .contains("UNAVAILABLE: retry cache: cannot create directory /x"));
     }
 
     #[test]

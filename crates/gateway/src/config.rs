@@ -842,27 +842,54 @@ fn default_unbind_timeout() -> u64 {
     5
 }
 fn all_bind_types() -> Vec<BindType> {
-    vec![BindType::Transmitter, BindType::Receiver, BindType::Transceiver]
+    vec![
+        BindType::Transmitter,
+        BindType::Receiver,
+        BindType::Transceiver,
+    ]
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { host: default_any(), port: default_smpp_port(), max_connections: default_max_conn(), bind_timeout: default_bind_timeout(), tls: None, strict_pdu: false }
+        Listen {
+            host: default_any(),
+            port: default_smpp_port(),
+            max_connections: default_max_conn(),
+            bind_timeout: default_bind_timeout(),
+            tls: None,
+            strict_pdu: false,
+        }
     }
 }
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics { enabled: true, host: default_any(), port: default_metrics_port() }
+        Metrics {
+            enabled: true,
+            host: default_any(),
+            port: default_metrics_port(),
+        }
     }
 }
 impl Default for Admin {
     fn default() -> Self {
-        Admin { enabled: true, host: default_loopback(), port: default_admin_port(), token: None, username: None, password: None }
+        Admin {
+            enabled: true,
+            host: default_loopback(),
+            port: default_admin_port(),
+            token: None,
+            username: None,
+            password: None,
+        }
     }
 }
 impl Default for EmbeddedCore {
     fn default() -> Self {
-        EmbeddedCore { host: default_loopback(), port: default_core_port(), lease_seconds: default_lease(), max_attempts: default_core_attempts() }
+        EmbeddedCore {
+            host: default_loopback(),
+            port: default_core_port(),
+            lease_seconds: default_lease(),
+            max_attempts: default_core_attempts(),
+        }
     }
 }
 impl Default for SendApi {
@@ -880,7 +907,11 @@ impl Default for SendApi {
 }
 impl Default for Log {
     fn default() -> Self {
-        Log { format: default_log_format(), level: default_log_level(), ring_size: default_ring_size() }
+        Log {
+            format: default_log_format(),
+            level: default_log_level(),
+            ring_size: default_ring_size(),
+        }
     }
 }
 
@@ -928,9 +959,21 @@ pub const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
     ("SMSC_NAME", "smsc_name", EnvKind::Text),
     ("SMPP_POLL_INTERVAL", "smpp_poll_interval", EnvKind::Integer),
     ("VERIFY_SSL_PEER", "verify_ssl_peer", EnvKind::Boolean),
-    ("CACHE_FLUSH_INTERVAL", "cache_flush_interval", EnvKind::Integer),
-    ("CACHE_MAX_RETRY_ATTEMPTS", "cache_max_retry_attempts", EnvKind::Integer),
-    ("CACHE_BACKOFF_MULTIPLIER", "cache_backoff_multiplier", EnvKind::Integer),
+    (
+        "CACHE_FLUSH_INTERVAL",
+        "cache_flush_interval",
+        EnvKind::Integer,
+    ),
+    (
+        "CACHE_MAX_RETRY_ATTEMPTS",
+        "cache_max_retry_attempts",
+        EnvKind::Integer,
+    ),
+    (
+        "CACHE_BACKOFF_MULTIPLIER",
+        "cache_backoff_multiplier",
+        EnvKind::Integer,
+    ),
     ("MNESIA_STORAGE_TYPE", "cache_storage_type", EnvKind::Text),
     ("CACHE_STORAGE_TYPE", "cache_storage_type", EnvKind::Text),
     ("SMPPGW_DATA_DIR", "data_dir", EnvKind::Text),
@@ -954,7 +997,10 @@ fn env_value(var: &str, kind: EnvKind, raw: &str) -> Result<config::Value, Strin
             };
             config::Value::from(mapped.to_string())
         }
-        EnvKind::Integer => config::Value::from(v.parse::<u64>().map_err(|_| "not a non-negative integer".to_string())? as i64),
+        EnvKind::Integer => config::Value::from(
+            v.parse::<u64>()
+                .map_err(|_| "not a non-negative integer".to_string())? as i64,
+        ),
         EnvKind::Boolean => config::Value::from(match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => true,
             "false" | "0" | "no" | "off" => false,
@@ -970,28 +1016,54 @@ impl Config {
     /// (with the closest known key), values of the wrong type, values out of the seed's range,
     /// duplicate peer names, unparsable CIDRs, unusable addresses, bad environment values.
     /// A key set from the environment says so in its reason.
-    pub fn load_with_env(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load_with_env(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let fail = |key: &str, reason: String| ConfigError { file: file.clone(), problems: vec![ConfigProblem { key: key.into(), reason }] };
+        let fail = |key: &str, reason: String| ConfigError {
+            file: file.clone(),
+            problems: vec![ConfigProblem {
+                key: key.into(),
+                reason,
+            }],
+        };
         if !path.is_file() {
-            return Err(fail("(file)", if path.exists() { "not a regular file".into() } else { "no such file".into() }));
+            return Err(fail(
+                "(file)",
+                if path.exists() {
+                    "not a regular file".into()
+                } else {
+                    "no such file".into()
+                },
+            ));
         }
         let mut problems = Vec::new();
         let mut from_env: Vec<(&str, &str)> = Vec::new();
-        let mut builder = config::Config::builder().add_source(config::File::from(path).format(config::FileFormat::Toml));
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml));
         for (var, key, kind) in ENV_OVERRIDES {
             let Some(raw) = env(var) else { continue };
             match env_value(var, *kind, &raw) {
                 Ok(value) => {
-                    builder = builder.set_override(*key, value).map_err(|e| fail(key, format!("{var}: {e}")))?;
+                    builder = builder
+                        .set_override(*key, value)
+                        .map_err(|e| fail(key, format!("{var}: {e}")))?;
                     from_env.retain(|(k, _)| k != key);
                     from_env.push((key, var));
                 }
-                Err(why) => problems.push(ConfigProblem { key: key.to_string(), reason: format!("{why} (set by {var}={raw:?})") }),
+                Err(why) => problems.push(ConfigProblem {
+                    key: key.to_string(),
+                    reason: format!("{why} (set by {var}={raw:?})"),
+                }),
             }
         }
-        let raw = builder.build().map_err(|e| fail("(syntax)", e.to_string()))?;
-        let tree: serde_json::Value = raw.try_deserialize().map_err(|e| fail("(file)", e.to_string()))?;
+        let raw = builder
+            .build()
+            .map_err(|e| fail("(syntax)", e.to_string()))?;
+        let tree: serde_json::Value = raw
+            .try_deserialize()
+            .map_err(|e| fail("(file)", e.to_string()))?;
         let (cfg, found) = deserialize_collecting::<Config>(tree);
         problems.extend(found);
         if let Some(cfg) = &cfg {
@@ -1020,10 +1092,18 @@ impl Config {
     /// duplicate names, addresses, references between sections.
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut p = Vec::new();
-        let mut bad = |key: String, reason: &str| p.push(ConfigProblem { key, reason: reason.to_string() });
+        let mut bad = |key: String, reason: &str| {
+            p.push(ConfigProblem {
+                key,
+                reason: reason.to_string(),
+            })
+        };
         if self.api_base_url != "embedded" {
             if let Err(why) = check_url(&self.api_base_url) {
-                bad("api_base_url".into(), &format!("must be \"embedded\" or an http(s):// URL: {why}"));
+                bad(
+                    "api_base_url".into(),
+                    &format!("must be \"embedded\" or an http(s):// URL: {why}"),
+                );
             }
         }
         if self.smsc_name.trim().is_empty() {
@@ -1041,8 +1121,15 @@ impl Config {
         if !(1..=10).contains(&self.cache_backoff_multiplier) {
             bad("cache_backoff_multiplier".into(), "must be 1..=10");
         }
-        if self.cache_storage_type.parse::<retry_cache::StorageKind>().is_err() {
-            bad("cache_storage_type".into(), "must be \"disk\" or \"memory\" (or the seed's \"disc_copies\", \"ram_copies\")");
+        if self
+            .cache_storage_type
+            .parse::<retry_cache::StorageKind>()
+            .is_err()
+        {
+            bad(
+                "cache_storage_type".into(),
+                "must be \"disk\" or \"memory\" (or the seed's \"disc_copies\", \"ram_copies\")",
+            );
         }
         if self.data_dir.as_os_str().is_empty() {
             bad("data_dir".into(), "must not be empty");
@@ -1067,16 +1154,45 @@ impl Config {
         let embedded = self.api_base_url == "embedded";
         for (key, host, port, used) in [
             ("listen", &self.listen.host, self.listen.port, true),
-            ("metrics", &self.metrics.host, self.metrics.port, self.metrics.enabled),
-            ("admin", &self.admin.host, self.admin.port, self.admin.enabled),
-            ("embedded_core", &self.embedded_core.host, self.embedded_core.port, embedded),
-            ("send_api", &self.send_api.host, self.send_api.port, embedded && self.send_api.enabled && !self.api_clients.is_empty()),
+            (
+                "metrics",
+                &self.metrics.host,
+                self.metrics.port,
+                self.metrics.enabled,
+            ),
+            (
+                "admin",
+                &self.admin.host,
+                self.admin.port,
+                self.admin.enabled,
+            ),
+            (
+                "embedded_core",
+                &self.embedded_core.host,
+                self.embedded_core.port,
+                embedded,
+            ),
+            (
+                "send_api",
+                &self.send_api.host,
+                self.send_api.port,
+                embedded && self.send_api.enabled && !self.api_clients.is_empty(),
+            ),
         ] {
             match host.parse::<IpAddr>() {
-                Err(_) => bad(format!("{key}.host"), "must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)"),
+                Err(_) => bad(
+                    format!("{key}.host"),
+                    "must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)",
+                ),
                 Ok(ip) if used && port != 0 => {
-                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| *oport == port && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())) {
-                        bad(format!("{key}.port"), &format!("{host}:{port} is already used by [{other}]"));
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| {
+                        *oport == port
+                            && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())
+                    }) {
+                        bad(
+                            format!("{key}.port"),
+                            &format!("{host}:{port} is already used by [{other}]"),
+                        );
                     }
                     listeners.push((key, ip, port));
                 }
@@ -1085,15 +1201,30 @@ impl Config {
         }
         if let Some(sim) = &self.simulator {
             match sim.listen.parse::<std::net::SocketAddr>() {
-                Err(_) => bad("simulator.listen".into(), "must be IP:port, e.g. 127.0.0.1:2776"),
+                Err(_) => bad(
+                    "simulator.listen".into(),
+                    "must be IP:port, e.g. 127.0.0.1:2776",
+                ),
                 Ok(a) => {
-                    if let Some((other, _, _)) = listeners.iter().find(|(_, ip, port)| *port == a.port() && (*ip == a.ip() || ip.is_unspecified())) {
-                        bad("simulator.listen".into(), &format!("{a} is already used by [{other}]"));
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, ip, port)| {
+                        *port == a.port() && (*ip == a.ip() || ip.is_unspecified())
+                    }) {
+                        bad(
+                            "simulator.listen".into(),
+                            &format!("{a} is already used by [{other}]"),
+                        );
                     }
                 }
             }
-            if sim.control.as_deref().is_some_and(|c| c.parse::<std::net::SocketAddr>().is_err()) {
-                bad("simulator.control".into(), "must be IP:port, e.g. 127.0.0.1:2777");
+            if sim
+                .control
+                .as_deref()
+                .is_some_and(|c| c.parse::<std::net::SocketAddr>().is_err())
+            {
+                bad(
+                    "simulator.control".into(),
+                    "must be IP:port, e.g. 127.0.0.1:2777",
+                );
             }
         }
         if let Some(t) = &self.listen.tls {
@@ -1101,8 +1232,14 @@ impl Config {
             match tls_host.parse::<IpAddr>() {
                 Err(_) => bad("listen.tls.host".into(), "must be an IP address"),
                 Ok(ip) if t.port != 0 => {
-                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| *oport == t.port && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())) {
-                        bad("listen.tls.port".into(), &format!("{tls_host}:{} is already used by [{other}]", t.port));
+                    if let Some((other, _, _)) = listeners.iter().find(|(_, oip, oport)| {
+                        *oport == t.port
+                            && (*oip == ip || oip.is_unspecified() || ip.is_unspecified())
+                    }) {
+                        bad(
+                            "listen.tls.port".into(),
+                            &format!("{tls_host}:{} is already used by [{other}]", t.port),
+                        );
                     }
                 }
                 Ok(_) => bad("listen.tls.port".into(), "must be 1..=65535"),
@@ -1113,24 +1250,43 @@ impl Config {
             if let Some(ca) = &t.client_ca_file {
                 check_file(&mut file_bad, "listen.tls.client_ca_file", ca);
             }
-            let files = smpp_session::ServerTlsFiles { cert_file: t.cert_file.clone(), key_file: t.key_file.clone(), client_ca_file: t.client_ca_file.clone() };
-            if files_exist(&[Some(&t.cert_file), Some(&t.key_file), t.client_ca_file.as_ref()]) {
+            let files = smpp_session::ServerTlsFiles {
+                cert_file: t.cert_file.clone(),
+                key_file: t.key_file.clone(),
+                client_ca_file: t.client_ca_file.clone(),
+            };
+            if files_exist(&[
+                Some(&t.cert_file),
+                Some(&t.key_file),
+                t.client_ca_file.as_ref(),
+            ]) {
                 if let Err(e) = smpp_session::tls::server_config(&files) {
                     bad("listen.tls".into(), &e.to_string());
                 }
             }
         }
         if self.admin.username.is_some() != self.admin.password.is_some() {
-            bad("admin.password".into(), "admin.username and admin.password go together");
+            bad(
+                "admin.password".into(),
+                "admin.username and admin.password go together",
+            );
         }
-        if self.admin.token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+        if self
+            .admin
+            .token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
             bad("admin.token".into(), "must be at least 16 characters");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bad("log.format".into(), "must be \"text\" or \"json\"");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            bad("log.level".into(), "not a tracing filter (e.g. \"info\" or \"info,smpp_session=debug\")");
+            bad(
+                "log.level".into(),
+                "not a tracing filter (e.g. \"info\" or \"info,smpp_session=debug\")",
+            );
         }
         if !(10..=100_000).contains(&self.log.ring_size) {
             bad("log.ring_size".into(), "must be 10..=100000 records");
@@ -1141,7 +1297,10 @@ impl Config {
                 bad(format!("binds[{i}].{field}"), &reason);
             }
             if !b.name.is_empty() && !names.insert(b.name.clone()) {
-                bad(format!("binds[{i}].name"), "duplicate peer name (names are unique among [[binds]] and [[server_binds]])");
+                bad(
+                    format!("binds[{i}].name"),
+                    "duplicate peer name (names are unique among [[binds]] and [[server_binds]])",
+                );
             }
         }
         let mut system_ids = HashSet::new();
@@ -1150,27 +1309,42 @@ impl Config {
                 bad(format!("server_binds[{i}].{field}"), &reason);
             }
             if !b.name.is_empty() && !names.insert(b.name.clone()) {
-                bad(format!("server_binds[{i}].name"), "duplicate peer name (names are unique among [[binds]] and [[server_binds]])");
+                bad(
+                    format!("server_binds[{i}].name"),
+                    "duplicate peer name (names are unique among [[binds]] and [[server_binds]])",
+                );
             }
             if !b.system_id.is_empty() && !system_ids.insert(b.system_id.clone()) {
-                bad(format!("server_binds[{i}].system_id"), "duplicate system_id among [[server_binds]] (a bind could not tell them apart)");
+                bad(
+                    format!("server_binds[{i}].system_id"),
+                    "duplicate system_id among [[server_binds]] (a bind could not tell them apart)",
+                );
             }
         }
         for (i, r) in self.routes.iter().enumerate() {
             if !self.binds.iter().any(|b| b.name == r.dest_smsc) {
-                bad(format!("routes[{i}].dest_smsc"), "no [[binds]] entry has this name");
+                bad(
+                    format!("routes[{i}].dest_smsc"),
+                    "no [[binds]] entry has this name",
+                );
             }
         }
         for (i, r) in self.mo_routes.iter().enumerate() {
             if !self.server_binds.iter().any(|b| b.name == r.source_smsc) {
-                bad(format!("mo_routes[{i}].source_smsc"), "no [[server_binds]] entry has this name");
+                bad(
+                    format!("mo_routes[{i}].source_smsc"),
+                    "no [[server_binds]] entry has this name",
+                );
             }
         }
         if !(1..=100).contains(&self.send_api.callback_max_attempts) {
             bad("send_api.callback_max_attempts".into(), "must be 1..=100");
         }
         if !(1..=300).contains(&self.send_api.callback_retry_interval) {
-            bad("send_api.callback_retry_interval".into(), "must be 1..=300 s");
+            bad(
+                "send_api.callback_retry_interval".into(),
+                "must be 1..=300 s",
+            );
         }
         if !(1..=300).contains(&self.send_api.callback_timeout) {
             bad("send_api.callback_timeout".into(), "must be 1..=300 s");
@@ -1188,8 +1362,22 @@ impl Config {
     /// and the client binds a send may name (every `[[binds]]` name).
     pub fn embedded_core_config(&self) -> embedded_core::EmbeddedConfig {
         embedded_core::EmbeddedConfig {
-            routes: self.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
-            mo_routes: self.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
+            routes: self
+                .routes
+                .iter()
+                .map(|r| embedded_core::Route {
+                    prefix: r.prefix.clone(),
+                    dest_smsc: r.dest_smsc.clone(),
+                })
+                .collect(),
+            mo_routes: self
+                .mo_routes
+                .iter()
+                .map(|r| embedded_core::MoRoute {
+                    prefix: r.prefix.clone(),
+                    source_smsc: r.source_smsc.clone(),
+                })
+                .collect(),
             lease: Duration::from_secs(self.embedded_core.lease_seconds.max(1)),
             max_attempts: self.embedded_core.max_attempts,
             api_clients: self.api_clients.clone(),
@@ -1215,7 +1403,8 @@ impl Config {
 
     /// Whether the peer named `name` exists (client or server).
     pub fn has_peer(&self, name: &str) -> bool {
-        self.binds.iter().any(|b| b.name == name) || self.server_binds.iter().any(|b| b.name == name)
+        self.binds.iter().any(|b| b.name == name)
+            || self.server_binds.iter().any(|b| b.name == name)
     }
 }
 
@@ -1223,7 +1412,8 @@ impl ClientBind {
     /// The cap of the doubling wait after refused binds, s: `reconnect_max_interval`, or
     /// [`DEFAULT_RECONNECT_MAX`] (at least `reconnect_interval`) when unset.
     pub fn reconnect_cap(&self) -> u64 {
-        self.reconnect_max_interval.unwrap_or(DEFAULT_RECONNECT_MAX.max(self.reconnect_interval))
+        self.reconnect_max_interval
+            .unwrap_or(DEFAULT_RECONNECT_MAX.max(self.reconnect_interval))
     }
 
     /// This bind's own problems, keyed by field (`port`, `tps_limit`…). Cross-peer checks
@@ -1233,7 +1423,10 @@ impl ClientBind {
         let mut bad = |f: &str, r: &str| p.push((f.to_string(), r.to_string()));
         check_name(&mut bad, &self.name);
         if self.mode.as_deref().is_some_and(|m| m != "client") {
-            bad("mode", "a [[binds]] entry is always mode \"client\" (partners go in [[server_binds]])");
+            bad(
+                "mode",
+                "a [[binds]] entry is always mode \"client\" (partners go in [[server_binds]])",
+            );
         }
         if let Err(why) = check_host(&self.host) {
             bad("host", &why);
@@ -1246,7 +1439,12 @@ impl ClientBind {
         }
         // No length check on system_id/password: SMPP 3.4 says 15/8 characters, but carriers
         // issue longer ones and expect them sent as given. NUL cannot be sent in a C-string.
-        for (f, v) in [("system_id", &self.system_id), ("password", &self.password), ("system_type", &self.system_type), ("address_range", &self.address_range)] {
+        for (f, v) in [
+            ("system_id", &self.system_id),
+            ("password", &self.password),
+            ("system_type", &self.system_type),
+            ("address_range", &self.address_range),
+        ] {
             if v.contains('\0') {
                 bad(f, "must not contain NUL");
             }
@@ -1258,9 +1456,21 @@ impl ClientBind {
             bad("addr_npi", "must be 0..=18");
         }
         if !matches!(self.interface_version, 0x33 | 0x34 | 0x50) {
-            bad("interface_version", "must be 51 (0x33), 52 (0x34, SMPP 3.4) or 80 (0x50, SMPP 5.0)");
+            bad(
+                "interface_version",
+                "must be 51 (0x33), 52 (0x34, SMPP 3.4) or 80 (0x50, SMPP 5.0)",
+            );
         }
-        check_peer_common(&mut bad, self.tps_limit, self.queue_check_frequency, self.enquire_link_interval, self.cache_max_size, self.cache_retry_interval, self.window_size, self.response_timeout);
+        check_peer_common(
+            &mut bad,
+            self.tps_limit,
+            self.queue_check_frequency,
+            self.enquire_link_interval,
+            self.cache_max_size,
+            self.cache_retry_interval,
+            self.window_size,
+            self.response_timeout,
+        );
         if !(1..=3600).contains(&self.reconnect_interval) {
             bad("reconnect_interval", "must be 1..=3600 s");
         }
@@ -1272,37 +1482,69 @@ impl ClientBind {
         }
         if let Some(max) = self.reconnect_max_interval {
             if max < self.reconnect_interval || max > 86_400 {
-                bad("reconnect_max_interval", "must be at least reconnect_interval and at most 86400 s");
+                bad(
+                    "reconnect_max_interval",
+                    "must be at least reconnect_interval and at most 86400 s",
+                );
             }
         }
-        check_session_timers(&mut bad, &SessionTimers {
-            response_timeout: self.response_timeout,
-            enquire_link_timeout: self.enquire_link_timeout,
-            drain_timeout: self.drain_timeout,
-            unbind_timeout: self.unbind_timeout,
-            resend_attempts: self.resend_attempts,
-            throttle_resends: self.throttle_resends,
-        });
+        check_session_timers(
+            &mut bad,
+            &SessionTimers {
+                response_timeout: self.response_timeout,
+                enquire_link_timeout: self.enquire_link_timeout,
+                drain_timeout: self.drain_timeout,
+                unbind_timeout: self.unbind_timeout,
+                resend_attempts: self.resend_attempts,
+                throttle_resends: self.throttle_resends,
+            },
+        );
         if self.tls {
             if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
                 bad("tls_key_file", "tls_cert_file and tls_key_file go together");
             }
-            for (key, f) in [("tls_ca_file", &self.tls_ca_file), ("tls_cert_file", &self.tls_cert_file), ("tls_key_file", &self.tls_key_file)] {
+            for (key, f) in [
+                ("tls_ca_file", &self.tls_ca_file),
+                ("tls_cert_file", &self.tls_cert_file),
+                ("tls_key_file", &self.tls_key_file),
+            ] {
                 if let Some(f) = f {
                     check_file(&mut bad, key, f);
                 }
             }
-            if self.tls_server_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            if self
+                .tls_server_name
+                .as_deref()
+                .is_some_and(|n| n.trim().is_empty())
+            {
                 bad("tls_server_name", "must not be empty");
-            } else if files_exist(&[self.tls_ca_file.as_ref(), self.tls_cert_file.as_ref(), self.tls_key_file.as_ref()]) {
-                let files = smpp_session::ClientTlsFiles { ca_file: self.tls_ca_file.clone(), cert_file: self.tls_cert_file.clone(), key_file: self.tls_key_file.clone() };
-                if let Err(e) = smpp_session::ClientTls::new(&files, self.tls_server_name.as_deref().unwrap_or(&self.host)) {
+            } else if files_exist(&[
+                self.tls_ca_file.as_ref(),
+                self.tls_cert_file.as_ref(),
+                self.tls_key_file.as_ref(),
+            ]) {
+                let files = smpp_session::ClientTlsFiles {
+                    ca_file: self.tls_ca_file.clone(),
+                    cert_file: self.tls_cert_file.clone(),
+                    key_file: self.tls_key_file.clone(),
+                };
+                if let Err(e) = smpp_session::ClientTls::new(
+                    &files,
+                    self.tls_server_name.as_deref().unwrap_or(&self.host),
+                ) {
                     bad("tls", &e.to_string());
                 }
             }
-        } else if self.tls_ca_file.is_some() || self.tls_cert_file.is_some() || self.tls_key_file.is_some() || self.tls_server_name.is_some() {
+        } else if self.tls_ca_file.is_some()
+            || self.tls_cert_file.is_some()
+            || self.tls_key_file.is_some()
+            || self.tls_server_name.is_some()
+        {
             // Credentials would go out in clear text while the operator believes them protected.
-            bad("tls", "tls_* keys are set but tls = false: set tls = true or remove them");
+            bad(
+                "tls",
+                "tls_* keys are set but tls = false: set tls = true or remove them",
+            );
         }
         p
     }
@@ -1318,7 +1560,10 @@ impl ServerBind {
             bad("system_id", "must not be empty");
         }
         if self.password.is_empty() {
-            bad("password", "must not be empty (a partner without a password could be anyone)");
+            bad(
+                "password",
+                "must not be empty (a partner without a password could be anyone)",
+            );
         }
         for (f, v) in [("system_id", &self.system_id), ("password", &self.password)] {
             if v.contains('\0') {
@@ -1326,33 +1571,56 @@ impl ServerBind {
             }
         }
         if self.allowed_bind_types.is_empty() {
-            bad("allowed_bind_types", "must allow at least one of transmitter, receiver, transceiver");
+            bad(
+                "allowed_bind_types",
+                "must allow at least one of transmitter, receiver, transceiver",
+            );
         }
         for (j, net) in self.ip_whitelist.iter().enumerate() {
             if parse_net(net).is_none() {
-                bad(&format!("ip_whitelist[{j}]"), &format!("{net:?} is not an IP address or CIDR (e.g. 192.168.1.0/24, 10.50.1.100)"));
+                bad(
+                    &format!("ip_whitelist[{j}]"),
+                    &format!(
+                        "{net:?} is not an IP address or CIDR (e.g. 192.168.1.0/24, 10.50.1.100)"
+                    ),
+                );
             }
         }
         for (j, pat) in self.source_address_whitelist.iter().enumerate() {
             if pat.is_empty() || pat.trim_end_matches('*').contains('*') || pat == "*" {
-                bad(&format!("source_address_whitelist[{j}]"), "an exact address or \"prefix*\" (one '*', at the end, after a prefix)");
+                bad(
+                    &format!("source_address_whitelist[{j}]"),
+                    "an exact address or \"prefix*\" (one '*', at the end, after a prefix)",
+                );
             }
         }
-        check_peer_common(&mut bad, self.tps_limit, self.queue_check_frequency, self.enquire_link_interval, self.cache_max_size, self.cache_retry_interval, self.window_size, self.response_timeout);
+        check_peer_common(
+            &mut bad,
+            self.tps_limit,
+            self.queue_check_frequency,
+            self.enquire_link_interval,
+            self.cache_max_size,
+            self.cache_retry_interval,
+            self.window_size,
+            self.response_timeout,
+        );
         if !(1..=1000).contains(&self.max_sessions) {
             bad("max_sessions", "must be 1..=1000");
         }
         if self.inactivity_timeout > 86_400 {
             bad("inactivity_timeout", "must be 0..=86400 s");
         }
-        check_session_timers(&mut bad, &SessionTimers {
-            response_timeout: self.response_timeout,
-            enquire_link_timeout: self.enquire_link_timeout,
-            drain_timeout: self.drain_timeout,
-            unbind_timeout: self.unbind_timeout,
-            resend_attempts: self.resend_attempts,
-            throttle_resends: self.throttle_resends,
-        });
+        check_session_timers(
+            &mut bad,
+            &SessionTimers {
+                response_timeout: self.response_timeout,
+                enquire_link_timeout: self.enquire_link_timeout,
+                drain_timeout: self.drain_timeout,
+                unbind_timeout: self.unbind_timeout,
+                resend_attempts: self.resend_attempts,
+                throttle_resends: self.throttle_resends,
+            },
+        );
         p
     }
 }
@@ -1361,8 +1629,15 @@ impl ServerBind {
 fn check_name(bad: &mut impl FnMut(&str, &str), name: &str) {
     if name.is_empty() {
         bad("name", "must not be empty");
-    } else if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        bad("name", "must be 1 to 64 of A-Z a-z 0-9 _ - . (it names metrics, URLs and frontends)");
+    } else if name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        bad(
+            "name",
+            "must be 1 to 64 of A-Z a-z 0-9 _ - . (it names metrics, URLs and frontends)",
+        );
     }
 }
 
@@ -1374,7 +1649,13 @@ fn check_host(host: &str) -> Result<(), String> {
     if host.parse::<IpAddr>().is_ok() {
         return Ok(());
     }
-    let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
     if host.len() <= 253 && host.trim_end_matches('.').split('.').all(label_ok) {
         Ok(())
     } else {
@@ -1395,7 +1676,16 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_peer_common(bad: &mut impl FnMut(&str, &str), tps: u32, qcf: Option<u64>, enquire: u64, cache_size: u64, cache_retry: u64, window: usize, response_timeout: u64) {
+fn check_peer_common(
+    bad: &mut impl FnMut(&str, &str),
+    tps: u32,
+    qcf: Option<u64>,
+    enquire: u64,
+    cache_size: u64,
+    cache_retry: u64,
+    window: usize,
+    response_timeout: u64,
+) {
     if !(1..=10_000).contains(&tps) {
         bad("tps_limit", "must be 1..=10000");
     }
@@ -1427,7 +1717,9 @@ fn check_peer_common(bad: &mut impl FnMut(&str, &str), tps: u32, qcf: Option<u64
 /// filled with an empty string so that the rest can still be checked. The value comes back
 /// with the problems so it can be validated further; it is usable only when there are none.
 /// `None` when the problems leave nothing to check.
-pub fn deserialize_collecting<T: serde::de::DeserializeOwned>(mut tree: serde_json::Value) -> (Option<T>, Vec<ConfigProblem>) {
+pub fn deserialize_collecting<T: serde::de::DeserializeOwned>(
+    mut tree: serde_json::Value,
+) -> (Option<T>, Vec<ConfigProblem>) {
     let mut problems: Vec<ConfigProblem> = Vec::new();
     // Each round removes or fills one key, so the number of rounds is bounded by the keys.
     for _ in 0..500 {
@@ -1435,25 +1727,42 @@ pub fn deserialize_collecting<T: serde::de::DeserializeOwned>(mut tree: serde_js
             Ok(v) => return (Some(v), problems),
             Err(e) => e,
         };
-        let mut path: Vec<PathPart> = err.path().iter().filter_map(PathPart::from_segment).collect();
+        let mut path: Vec<PathPart> = err
+            .path()
+            .iter()
+            .filter_map(PathPart::from_segment)
+            .collect();
         let msg = err.inner().to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         let fixed = if let Some(field) = quoted_after(&msg, "unknown field `") {
             if path.last() != Some(&PathPart::Key(field.clone())) {
                 path.push(PathPart::Key(field.clone()));
             }
-            let hint = closest(&field, &expected_list(&msg)).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-            problems.push(ConfigProblem { key: render(&path), reason: format!("unknown key{hint}") });
+            let hint = closest(&field, &expected_list(&msg))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            problems.push(ConfigProblem {
+                key: render(&path),
+                reason: format!("unknown key{hint}"),
+            });
             remove_at(&mut tree, &path)
         } else if let Some(field) = quoted_after(&msg, "missing field `") {
             if path.last() != Some(&PathPart::Key(field.clone())) {
                 path.push(PathPart::Key(field.clone()));
             }
-            problems.push(ConfigProblem { key: render(&path), reason: "required key is missing".into() });
+            problems.push(ConfigProblem {
+                key: render(&path),
+                reason: "required key is missing".into(),
+            });
             set_at(&mut tree, &path, serde_json::Value::String(String::new()))
         } else {
-            let reason = msg.replace("invalid type:", "wrong type:").replace("invalid value:", "out of range:");
-            problems.push(ConfigProblem { key: render(&path), reason });
+            let reason = msg
+                .replace("invalid type:", "wrong type:")
+                .replace("invalid value:", "out of range:");
+            problems.push(ConfigProblem {
+                key: render(&path),
+                reason,
+            });
             remove_at(&mut tree, &path)
         };
         if !fixed || path.is_empty() {
@@ -1507,7 +1816,10 @@ fn render(path: &[PathPart]) -> String {
     }
 }
 
-fn parent_mut<'a>(tree: &'a mut serde_json::Value, path: &[PathPart]) -> Option<&'a mut serde_json::Value> {
+fn parent_mut<'a>(
+    tree: &'a mut serde_json::Value,
+    path: &[PathPart],
+) -> Option<&'a mut serde_json::Value> {
     let mut cur = tree;
     for p in path {
         cur = match p {
@@ -1519,7 +1831,9 @@ fn parent_mut<'a>(tree: &'a mut serde_json::Value, path: &[PathPart]) -> Option<
 }
 
 fn remove_at(tree: &mut serde_json::Value, path: &[PathPart]) -> bool {
-    let Some((last, parent)) = path.split_last() else { return false };
+    let Some((last, parent)) = path.split_last() else {
+        return false;
+    };
     match (parent_mut(tree, parent), last) {
         (Some(serde_json::Value::Object(m)), PathPart::Key(k)) => m.remove(k).is_some(),
         (Some(serde_json::Value::Array(a)), PathPart::Index(i)) if *i < a.len() => {
@@ -1531,7 +1845,9 @@ fn remove_at(tree: &mut serde_json::Value, path: &[PathPart]) -> bool {
 }
 
 fn set_at(tree: &mut serde_json::Value, path: &[PathPart], v: serde_json::Value) -> bool {
-    let Some((PathPart::Key(k), parent)) = path.split_last() else { return false };
+    let Some((PathPart::Key(k), parent)) = path.split_last() else {
+        return false;
+    };
     match parent_mut(tree, parent) {
         Some(serde_json::Value::Object(m)) => {
             m.insert(k.clone(), v);
@@ -1550,7 +1866,13 @@ pub(crate) fn quoted_after(msg: &str, prefix: &str) -> Option<String> {
 /// serde's "expected one of `a`, `b`" list.
 fn expected_list(msg: &str) -> Vec<String> {
     msg.split_once("expected")
-        .map(|(_, rest)| rest.split('`').skip(1).step_by(2).map(str::to_string).collect())
+        .map(|(_, rest)| {
+            rest.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -1564,7 +1886,9 @@ fn closest(word: &str, candidates: &[String]) -> Option<String> {
             row[0] = i + 1;
             for (j, cb) in b.iter().enumerate() {
                 let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+                row[j + 1] = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
                 prev = cur;
             }
         }
@@ -1589,12 +1913,18 @@ struct SessionTimers {
 }
 
 fn check_session_timers(bad: &mut impl FnMut(&str, &str), t: &SessionTimers) {
-    for (key, v) in [("response_timeout", t.response_timeout), ("enquire_link_timeout", t.enquire_link_timeout)] {
+    for (key, v) in [
+        ("response_timeout", t.response_timeout),
+        ("enquire_link_timeout", t.enquire_link_timeout),
+    ] {
         if !(1..=3600).contains(&v) {
             bad(key, "must be 1..=3600 s");
         }
     }
-    for (key, v) in [("drain_timeout", t.drain_timeout), ("unbind_timeout", t.unbind_timeout)] {
+    for (key, v) in [
+        ("drain_timeout", t.drain_timeout),
+        ("unbind_timeout", t.unbind_timeout),
+    ] {
         if !(1..=300).contains(&v) {
             bad(key, "must be 1..=300 s");
         }
@@ -1622,7 +1952,9 @@ fn check_file(bad: &mut impl FnMut(&str, &str), key: &str, path: &Path) {
 /// Parse a whitelist entry: an IP (as /32 or /128) or a CIDR.
 pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
     let s = s.trim();
-    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Whether `source` passes the seed's source address whitelist: empty allows all; an entry
@@ -1639,10 +1971,17 @@ pub fn source_allowed(whitelist: &[String], source: &str) -> bool {
 /// compared as IPv4.
 pub fn ip_allowed(whitelist: &[String], ip: IpAddr) -> bool {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
-    whitelist.is_empty() || whitelist.iter().filter_map(|s| parse_net(s)).any(|n| n.contains(&ip))
+    whitelist.is_empty()
+        || whitelist
+            .iter()
+            .filter_map(|s| parse_net(s))
+            .any(|n| n.contains(&ip))
 }
 
 /// Seconds as a `Duration`, `0` meaning "off".
@@ -1689,11 +2028,28 @@ password = "x"
         assert_eq!(c.cache_flush_interval, 10_000);
         assert_eq!(c.cache_max_retry_attempts, 10);
         assert_eq!(c.cache_backoff_multiplier, 2);
-        assert_eq!((c.listen.host.as_str(), c.listen.port, c.listen.max_connections), ("0.0.0.0", 2775, 100));
+        assert_eq!(
+            (
+                c.listen.host.as_str(),
+                c.listen.port,
+                c.listen.max_connections
+            ),
+            ("0.0.0.0", 2775, 100)
+        );
         assert_eq!(c.metrics.port, 4000);
         assert_eq!(c.admin.port, 8087);
         let b = &c.binds[0];
-        assert_eq!((b.bind_type, b.port, b.tps_limit, b.enquire_link_interval, b.cache_max_size, b.cache_retry_interval), (BindType::Transceiver, 2775, 100, 60, 10_000, 60));
+        assert_eq!(
+            (
+                b.bind_type,
+                b.port,
+                b.tps_limit,
+                b.enquire_link_interval,
+                b.cache_max_size,
+                b.cache_retry_interval
+            ),
+            (BindType::Transceiver, 2775, 100, 60, 10_000, 60)
+        );
         assert!(b.enabled && !b.cache_enabled);
         assert_eq!(c.server_binds[0].allowed_bind_types.len(), 3);
     }
@@ -1724,7 +2080,10 @@ password = "x"
         let err = Config::load_with_env(&write(&d, &text), &|_| None).unwrap_err();
         let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"server_binds[1].name"), "{keys:?}");
-        assert!(keys.contains(&"server_binds[1].ip_whitelist[0]"), "{keys:?}");
+        assert!(
+            keys.contains(&"server_binds[1].ip_whitelist[0]"),
+            "{keys:?}"
+        );
         assert!(keys.contains(&"server_binds[1].tps_limit"), "{keys:?}");
         assert!(keys.contains(&"routes[0].dest_smsc"), "{keys:?}");
         assert!(err.to_string().contains("t.toml"));
@@ -1736,8 +2095,12 @@ password = "x"
         let err = Config::load_with_env(&write(&d, "smsc_nam = \"x\"\n"), &|_| None).unwrap_err();
         assert_eq!(err.problems.len(), 1, "{err}");
         assert_eq!(err.problems[0].key, "smsc_nam");
-        assert!(err.problems[0].reason.contains("did you mean `smsc_name`"), "{err}");
-        let err = Config::load_with_env(&write(&d, "[listen]\nport = \"abc\"\n"), &|_| None).unwrap_err();
+        assert!(
+            err.problems[0].reason.contains("did you mean `smsc_name`"),
+            "{err}"
+        );
+        let err =
+            Config::load_with_env(&write(&d, "[listen]\nport = \"abc\"\n"), &|_| None).unwrap_err();
         assert_eq!(err.problems[0].key, "listen.port", "{err}");
         assert!(err.problems[0].reason.contains("wrong type"), "{err}");
     }
@@ -1780,7 +2143,11 @@ ip_whitelist = ["10.0.0.0/33", "192.168.1.0/24", "not-an-ip"]
 queue_check_frequency = 50
 "#;
         let err = Config::load_with_env(&write(&d, text), &|_| None).unwrap_err();
-        let got: Vec<(&str, &str)> = err.problems.iter().map(|p| (p.key.as_str(), p.reason.as_str())).collect();
+        let got: Vec<(&str, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.reason.as_str()))
+            .collect();
         let has = |key: &str, words: &str| got.iter().any(|(k, r)| *k == key && r.contains(words));
         for (key, words) in [
             ("smpp_pol_interval", "did you mean `smpp_poll_interval`"),
@@ -1794,23 +2161,52 @@ queue_check_frequency = 50
             ("binds[0].addr_ton", "0..=6"),
             ("binds[1].name", "duplicate peer name"),
             ("binds[1].enquire_link_interval", "0..=3600"),
-            ("server_binds[0].ip_whitelist[0]", "not an IP address or CIDR"),
-            ("server_binds[0].ip_whitelist[2]", "not an IP address or CIDR"),
+            (
+                "server_binds[0].ip_whitelist[0]",
+                "not an IP address or CIDR",
+            ),
+            (
+                "server_binds[0].ip_whitelist[2]",
+                "not an IP address or CIDR",
+            ),
             ("server_binds[0].queue_check_frequency", "100..=10000"),
         ] {
-            assert!(has(key, words), "no problem {key:?} containing {words:?} in {got:#?}");
+            assert!(
+                has(key, words),
+                "no problem {key:?} containing {words:?} in {got:#?}"
+            );
         }
-        assert!(!got.iter().any(|(k, _)| *k == "server_binds[0].ip_whitelist[1]"), "a good CIDR was reported: {got:#?}");
-        assert!(err.to_string().starts_with(&d.join("t.toml").display().to_string()), "{err}");
+        assert!(
+            !got.iter()
+                .any(|(k, _)| *k == "server_binds[0].ip_whitelist[1]"),
+            "a good CIDR was reported: {got:#?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&d.join("t.toml").display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_required_keys_are_named_and_the_rest_still_checked() {
         let d = tmpdir("missing");
-        let err = Config::load_with_env(&write(&d, "[[binds]]\nname = \"c\"\nsystem_id = \"s\"\npassword = \"p\"\ntps_limit = 0\n"), &|_| None).unwrap_err();
+        let err = Config::load_with_env(
+            &write(
+                &d,
+                "[[binds]]\nname = \"c\"\nsystem_id = \"s\"\npassword = \"p\"\ntps_limit = 0\n",
+            ),
+            &|_| None,
+        )
+        .unwrap_err();
         let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"binds[0].host"), "{keys:?}");
-        assert!(err.problems.iter().any(|p| p.key == "binds[0].host" && p.reason.contains("missing")), "{err}");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.key == "binds[0].host" && p.reason.contains("missing")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1832,10 +2228,22 @@ queue_check_frequency = 50
             _ => None,
         };
         let err = Config::load_with_env(&write(&d, MINIMAL), &env).unwrap_err();
-        let find = |k: &str| err.problems.iter().find(|p| p.key == k).map(|p| p.reason.clone()).unwrap_or_default();
-        assert!(find("smpp_poll_interval").contains("SMPP_POLL_INTERVAL"), "{err}");
+        let find = |k: &str| {
+            err.problems
+                .iter()
+                .find(|p| p.key == k)
+                .map(|p| p.reason.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            find("smpp_poll_interval").contains("SMPP_POLL_INTERVAL"),
+            "{err}"
+        );
         assert!(find("verify_ssl_peer").contains("not a boolean"), "{err}");
-        assert!(find("cache_max_retry_attempts").contains("set by CACHE_MAX_RETRY_ATTEMPTS"), "{err}");
+        assert!(
+            find("cache_max_retry_attempts").contains("set by CACHE_MAX_RETRY_ATTEMPTS"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1850,33 +2258,52 @@ queue_check_frequency = 50
         let c = Config::load_with_env(&write(&d, MINIMAL), &env).unwrap();
         assert_eq!(c.admin.token.as_deref(), Some("0123456789abcdef-token"));
         assert_eq!(c.log.format, "json");
-        assert_eq!(c.smsc_name, "12345", "a numeric-looking SMSC_NAME stays text");
+        assert_eq!(
+            c.smsc_name, "12345",
+            "a numeric-looking SMSC_NAME stays text"
+        );
     }
 
     #[test]
     fn text_settings_per_bind() {
         let d = tmpdir("text");
         let c = Config::load_with_env(&write(&d, MINIMAL), &|_| None).unwrap();
-        assert_eq!(c.binds[0].text_settings(), crate::convert::TextSettings::default());
+        assert_eq!(
+            c.binds[0].text_settings(),
+            crate::convert::TextSettings::default()
+        );
         let text = MINIMAL
             .replace("password = \"pw\"", "password = \"pw\"\ndefault_alphabet = \"latin1\"\nsplit_method = \"sar\"\nreceipt_id_format = \"hex\"")
             .replace("password = \"x\"", "password = \"x\"\nsplit_method = \"udh16\"");
         let c = Config::load_with_env(&write(&d, &text), &|_| None).unwrap();
         let t = c.binds[0].text_settings();
-        assert_eq!(t.default_alphabet, smpp_codec::text::DefaultAlphabet::Latin1);
+        assert_eq!(
+            t.default_alphabet,
+            smpp_codec::text::DefaultAlphabet::Latin1
+        );
         assert_eq!(t.split_method, smpp_codec::segment::SplitMethod::Sar);
         assert_eq!(t.receipt_ids, smpp_codec::receipt::ReceiptIdFormat::Hex);
-        assert_eq!(c.server_binds[0].text_settings().split_method, smpp_codec::segment::SplitMethod::Udh16);
-        let bad = MINIMAL.replace("password = \"pw\"", "password = \"pw\"\nsplit_method = \"tlv\"");
+        assert_eq!(
+            c.server_binds[0].text_settings().split_method,
+            smpp_codec::segment::SplitMethod::Udh16
+        );
+        let bad = MINIMAL.replace(
+            "password = \"pw\"",
+            "password = \"pw\"\nsplit_method = \"tlv\"",
+        );
         let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
-        assert!(err.to_string().contains("split_method") || err.to_string().contains("tlv"), "{err}");
+        assert!(
+            err.to_string().contains("split_method") || err.to_string().contains("tlv"),
+            "{err}"
+        );
     }
 
     #[test]
     fn shipped_configurations_are_valid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         for f in ["demo.toml", "smppgw.example.toml"] {
-            let c = Config::load_with_env(&root.join(f), &|_| None).unwrap_or_else(|e| panic!("{e}"));
+            let c =
+                Config::load_with_env(&root.join(f), &|_| None).unwrap_or_else(|e| panic!("{e}"));
             assert!(!c.binds.is_empty() && !c.server_binds.is_empty(), "{f}");
         }
     }
@@ -1888,28 +2315,57 @@ queue_check_frequency = 50
             "{MINIMAL}\n[send_api]\nport = 9999\nmax_segments = 4\n[[api_clients]]\nname = \"mon\"\nusername = \"mon\"\npassword = \"pw\"\nrate_limit = 5\nallowed_senders = [\"ALERTS\"]\ndest_smsc = \"carrier\"\n"
         );
         let c = Config::load_with_env(&write(&d, &text), &|_| None).unwrap();
-        assert_eq!((c.send_api.port, c.send_api.max_segments, c.send_api.host.as_str()), (9999, 4, "127.0.0.1"));
+        assert_eq!(
+            (
+                c.send_api.port,
+                c.send_api.max_segments,
+                c.send_api.host.as_str()
+            ),
+            (9999, 4, "127.0.0.1")
+        );
         let ec = c.embedded_core_config();
         assert_eq!(ec.api_clients[0].rate_limit, Some(5.0));
         assert_eq!(ec.known_dest_smsc, vec!["carrier".to_string()]);
         assert_eq!(ec.max_segments, 4);
 
-        let bad = format!("{text}[[api_clients]]\nname = \"other\"\napi_key = \"k\"\ndest_smsc = \"nowhere\"\n");
+        let bad = format!(
+            "{text}[[api_clients]]\nname = \"other\"\napi_key = \"k\"\ndest_smsc = \"nowhere\"\n"
+        );
         let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
-        assert!(err.problems.iter().any(|p| p.key == "api_clients[1].dest_smsc"), "{err}");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.key == "api_clients[1].dest_smsc"),
+            "{err}"
+        );
         let bad = format!("{text}[[api_clients]]\nname = \"mon\"\napi_key = \"k\"\n");
         let err = Config::load_with_env(&write(&d, &bad), &|_| None).unwrap_err();
-        assert!(err.problems.iter().any(|p| p.key == "api_clients[1].name"), "{err}");
+        assert!(
+            err.problems.iter().any(|p| p.key == "api_clients[1].name"),
+            "{err}"
+        );
         let remote = |k: &str| (k == "API_BASE_URL").then(|| "http://core.example".to_string());
         let err = Config::load_with_env(&write(&d, &text), &remote).unwrap_err();
         assert!(err.problems.iter().any(|p| p.key == "api_clients"), "{err}");
-        let err = Config::load_with_env(&write(&d, &format!("{text}[[api_clients]]\nname = \"x\"\napi_key = \"k2\"\npasword = \"typo\"\n")), &|_| None).unwrap_err();
+        let err = Config::load_with_env(
+            &write(
+                &d,
+                &format!(
+                    "{text}[[api_clients]]\nname = \"x\"\napi_key = \"k2\"\npasword = \"typo\"\n"
+                ),
+            ),
+            &|_| None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("pasword"), "{err}");
     }
 
     #[test]
     fn source_whitelist_follows_the_seed() {
-        let wl: Vec<String> = ["MyBrand", "614*", "+61400000001"].iter().map(|s| s.to_string()).collect();
+        let wl: Vec<String> = ["MyBrand", "614*", "+61400000001"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert!(source_allowed(&wl, "MyBrand"));
         assert!(!source_allowed(&wl, "mybrand"));
         assert!(!source_allowed(&wl, "MyBrands"));
@@ -1922,7 +2378,10 @@ queue_check_frequency = 50
 
     #[test]
     fn ip_whitelist_takes_addresses_and_cidrs() {
-        let wl: Vec<String> = ["192.168.1.0/24", "10.50.1.100", "2001:db8::/32"].iter().map(|s| s.to_string()).collect();
+        let wl: Vec<String> = ["192.168.1.0/24", "10.50.1.100", "2001:db8::/32"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert!(ip_allowed(&wl, "192.168.1.77".parse().unwrap()));
         assert!(!ip_allowed(&wl, "192.168.2.1".parse().unwrap()));
         assert!(ip_allowed(&wl, "10.50.1.100".parse().unwrap()));
@@ -1931,13 +2390,19 @@ queue_check_frequency = 50
         assert!(ip_allowed(&wl, "::ffff:192.168.1.5".parse().unwrap()));
         assert!(ip_allowed(&[], "8.8.8.8".parse().unwrap()));
         // A single IPv6 address is a /128; IPv6 never matches an IPv4 network and back.
-        let v6: Vec<String> = ["::1", "fd00:1::/64"].iter().map(|s| s.to_string()).collect();
+        let v6: Vec<String> = ["::1", "fd00:1::/64"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert!(ip_allowed(&v6, "::1".parse().unwrap()));
         assert!(!ip_allowed(&v6, "::2".parse().unwrap()));
         assert!(ip_allowed(&v6, "fd00:1::abcd".parse().unwrap()));
         assert!(!ip_allowed(&v6, "fd00:2::1".parse().unwrap()));
         assert!(!ip_allowed(&v6, "127.0.0.1".parse().unwrap()));
-        assert!(!ip_allowed(&["0.0.0.0/0".to_string()], "2001:db8::1".parse().unwrap()));
+        assert!(!ip_allowed(
+            &["0.0.0.0/0".to_string()],
+            "2001:db8::1".parse().unwrap()
+        ));
     }
 
     #[test]
@@ -1947,14 +2412,51 @@ queue_check_frequency = 50
         assert_eq!(c.listen.tls, None);
         assert_eq!(c.listen.bind_timeout, 10);
         let b = &c.binds[0];
-        assert_eq!((b.window_size, b.response_timeout, b.enquire_link_timeout, b.max_consecutive_timeouts), (100, 30, 30, 3));
-        assert_eq!((b.reconnect_interval, b.reconnect_cap(), b.connect_timeout, b.bind_timeout), (30, 300, 10, 10));
-        assert_eq!((b.drain_timeout, b.unbind_timeout, b.inactivity_timeout, b.throttle_resends, b.resend_attempts), (5, 5, 0, 5, 2));
+        assert_eq!(
+            (
+                b.window_size,
+                b.response_timeout,
+                b.enquire_link_timeout,
+                b.max_consecutive_timeouts
+            ),
+            (100, 30, 30, 3)
+        );
+        assert_eq!(
+            (
+                b.reconnect_interval,
+                b.reconnect_cap(),
+                b.connect_timeout,
+                b.bind_timeout
+            ),
+            (30, 300, 10, 10)
+        );
+        assert_eq!(
+            (
+                b.drain_timeout,
+                b.unbind_timeout,
+                b.inactivity_timeout,
+                b.throttle_resends,
+                b.resend_attempts
+            ),
+            (5, 5, 0, 5, 2)
+        );
         assert_eq!(b.response_timeout_action, TimeoutAction::Retry);
         assert!(!b.tls && b.tls_ca_file.is_none() && b.tls_server_name.is_none());
         let s = &c.server_binds[0];
-        assert_eq!((s.window_size, s.response_timeout, s.enquire_link_timeout, s.max_sessions, s.inactivity_timeout), (100, 30, 30, 10, 0));
-        assert_eq!((s.tps_exceeded, s.response_timeout_action), (TpsExceeded::Throttle, TimeoutAction::Retry));
+        assert_eq!(
+            (
+                s.window_size,
+                s.response_timeout,
+                s.enquire_link_timeout,
+                s.max_sessions,
+                s.inactivity_timeout
+            ),
+            (100, 30, 30, 10, 0)
+        );
+        assert_eq!(
+            (s.tps_exceeded, s.response_timeout_action),
+            (TpsExceeded::Throttle, TimeoutAction::Retry)
+        );
     }
 
     #[test]
@@ -2016,14 +2518,35 @@ tps_exceeded = "delay"
         ] {
             assert!(keys.contains(&want), "{want} missing from {keys:?}");
         }
-        assert!(!keys.iter().any(|k| k.contains("tps_exceeded")), "delay is a valid tps_exceeded");
+        assert!(
+            !keys.iter().any(|k| k.contains("tps_exceeded")),
+            "delay is a valid tps_exceeded"
+        );
         // An unknown value names its key.
-        let err = Config::load_with_env(&write(&d, &format!("{MINIMAL}response_timeout_action = \"maybe\"\n")), &|_| None).unwrap_err();
-        assert!(err.to_string().contains("response_timeout_action") || err.to_string().contains("maybe"), "{err}");
+        let err = Config::load_with_env(
+            &write(
+                &d,
+                &format!("{MINIMAL}response_timeout_action = \"maybe\"\n"),
+            ),
+            &|_| None,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("response_timeout_action")
+                || err.to_string().contains("maybe"),
+            "{err}"
+        );
         // A PEM file that exists but holds no certificate is caught before start.
-        let text = format!("[listen.tls]\nport = 3550\ncert_file = \"{p}\"\nkey_file = \"{p}\"\n", p = not_pem.display());
+        let text = format!(
+            "[listen.tls]\nport = 3550\ncert_file = \"{p}\"\nkey_file = \"{p}\"\n",
+            p = not_pem.display()
+        );
         let err = Config::load_with_env(&write(&d, &text), &|_| None).unwrap_err();
-        assert!(err.problems.iter().any(|p| p.key == "listen.tls" && p.reason.contains("not-a-cert.pem")), "{err}");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.key == "listen.tls" && p.reason.contains("not-a-cert.pem")),
+            "{err}"
+        );
     }
 }
-

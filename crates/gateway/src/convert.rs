@@ -3,7 +3,10 @@
 //! receipt fields added for the core's convenience.
 
 use bytes::Bytes;
-use core_bridge::api::{Address, Base64Bytes, BindMode, Direction, InboundMessage, OutboundMessage, ReceiptInfo, SegmentInfo, TlvJson};
+use core_bridge::api::{
+    Address, Base64Bytes, BindMode, Direction, InboundMessage, OutboundMessage, ReceiptInfo,
+    SegmentInfo, TlvJson,
+};
 use smpp_codec::pdu::{DataSm, Pdu, SubmitSm};
 use smpp_codec::receipt::{ReceiptIdFormat, ReceiptInfo as CodecReceipt};
 use smpp_codec::segment::{self, SplitMethod, SplitOptions};
@@ -58,7 +61,12 @@ fn user_data(short_message: &Bytes, tlvs: &Tlvs) -> Bytes {
 
 /// The text of user data: UDH stripped (its national shift tables applied), data_coding 0 read
 /// in the bind's alphabet.
-fn decoded_text(settings: &TextSettings, data_coding: u8, esm_class: u8, data: &[u8]) -> Option<String> {
+fn decoded_text(
+    settings: &TextSettings,
+    data_coding: u8,
+    esm_class: u8,
+    data: &[u8],
+) -> Option<String> {
     let (body, shift) = if esm_class & 0x40 != 0 {
         match udh::udh_len(data).and_then(|n| data.get(n..)) {
             Some(body) => (body, NationalShift::from_udh(data)),
@@ -77,18 +85,35 @@ fn decoded_text(settings: &TextSettings, data_coding: u8, esm_class: u8, data: &
 fn segment(esm_class: u8, data: &[u8], tlvs: &Tlvs) -> Option<SegmentInfo> {
     if esm_class & 0x40 != 0 {
         if let Some(c) = udh::concat_info(data) {
-            return Some(SegmentInfo { reference: c.reference, total: c.total, seqnum: c.seqnum });
+            return Some(SegmentInfo {
+                reference: c.reference,
+                total: c.total,
+                seqnum: c.seqnum,
+            });
         }
     }
-    tlvs.sar().map(|(reference, total, seqnum)| SegmentInfo { reference, total, seqnum })
+    tlvs.sar().map(|(reference, total, seqnum)| SegmentInfo {
+        reference,
+        total,
+        seqnum,
+    })
 }
 
 fn tlv_list(tlvs: &Tlvs) -> Vec<TlvJson> {
-    tlvs.iter().map(|t| TlvJson { tag: t.tag, value: Base64Bytes(t.value.to_vec()) }).collect()
+    tlvs.iter()
+        .map(|t| TlvJson {
+            tag: t.tag,
+            value: Base64Bytes(t.value.to_vec()),
+        })
+        .collect()
 }
 
 fn addr(a: &COctetString, ton: u8, npi: u8) -> Address {
-    Address { addr: a.to_str_lossy().into_owned(), ton, npi }
+    Address {
+        addr: a.to_str_lossy().into_owned(),
+        ton,
+        npi,
+    }
 }
 
 /// Receipt fields, TLVs preferred over the text (facts §8.2), the id in the form the carrier's
@@ -109,15 +134,39 @@ fn receipt_info(text: Option<&str>, tlvs: &Tlvs, ids: ReceiptIdFormat) -> Option
 
 /// A `submit_sm`/`deliver_sm` body as an inbound message. `direction` is decided by the caller
 /// for `submit_sm` (always MT); for `deliver_sm`, use [`inbound_from_deliver`].
-pub fn inbound_from_sm(id: String, direction: Direction, sm: &SubmitSm, origin: &Origin<'_>, received_at_ms: u64) -> InboundMessage {
-    inbound_from_sm_with(id, direction, sm, origin, received_at_ms, &TextSettings::default())
+pub fn inbound_from_sm(
+    id: String,
+    direction: Direction,
+    sm: &SubmitSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+) -> InboundMessage {
+    inbound_from_sm_with(
+        id,
+        direction,
+        sm,
+        origin,
+        received_at_ms,
+        &TextSettings::default(),
+    )
 }
 
 /// [`inbound_from_sm`] under a bind's [`TextSettings`].
-pub fn inbound_from_sm_with(id: String, direction: Direction, sm: &SubmitSm, origin: &Origin<'_>, received_at_ms: u64, settings: &TextSettings) -> InboundMessage {
+pub fn inbound_from_sm_with(
+    id: String,
+    direction: Direction,
+    sm: &SubmitSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+    settings: &TextSettings,
+) -> InboundMessage {
     let data = user_data(&sm.short_message, &sm.tlvs);
     let text = decoded_text(settings, sm.data_coding, sm.esm_class, &data);
-    let receipt = if direction == Direction::Receipt { receipt_info(text.as_deref(), &sm.tlvs, settings.receipt_ids) } else { None };
+    let receipt = if direction == Direction::Receipt {
+        receipt_info(text.as_deref(), &sm.tlvs, settings.receipt_ids)
+    } else {
+        None
+    };
     InboundMessage {
         id,
         direction,
@@ -146,14 +195,29 @@ pub fn inbound_from_sm_with(id: String, direction: Direction, sm: &SubmitSm, ori
 
 /// A carrier's `deliver_sm`: a receipt when `esm_class` says so or receipt TLVs are present,
 /// otherwise an MO.
-pub fn inbound_from_deliver(id: String, sm: &SubmitSm, origin: &Origin<'_>, received_at_ms: u64) -> InboundMessage {
+pub fn inbound_from_deliver(
+    id: String,
+    sm: &SubmitSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+) -> InboundMessage {
     inbound_from_deliver_with(id, sm, origin, received_at_ms, &TextSettings::default())
 }
 
 /// [`inbound_from_deliver`] under a bind's [`TextSettings`].
-pub fn inbound_from_deliver_with(id: String, sm: &SubmitSm, origin: &Origin<'_>, received_at_ms: u64, settings: &TextSettings) -> InboundMessage {
+pub fn inbound_from_deliver_with(
+    id: String,
+    sm: &SubmitSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+    settings: &TextSettings,
+) -> InboundMessage {
     let receipt = is_receipt_class(sm.esm_class) || sm.tlvs.receipted_message_id().is_some();
-    let dir = if receipt { Direction::Receipt } else { Direction::Mo };
+    let dir = if receipt {
+        Direction::Receipt
+    } else {
+        Direction::Mo
+    };
     let mut m = inbound_from_sm_with(id, dir, sm, origin, received_at_ms, settings);
     if receipt && m.receipt.is_none() {
         // A receipt whose id we cannot read is still handed over (as MO) rather than lost.
@@ -163,12 +227,32 @@ pub fn inbound_from_deliver_with(id: String, sm: &SubmitSm, origin: &Origin<'_>,
 }
 
 /// A `data_sm` as an inbound message (MT from a partner, MO/receipt from a carrier).
-pub fn inbound_from_data_sm(id: String, partner: bool, sm: &DataSm, origin: &Origin<'_>, received_at_ms: u64) -> InboundMessage {
-    inbound_from_data_sm_with(id, partner, sm, origin, received_at_ms, &TextSettings::default())
+pub fn inbound_from_data_sm(
+    id: String,
+    partner: bool,
+    sm: &DataSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+) -> InboundMessage {
+    inbound_from_data_sm_with(
+        id,
+        partner,
+        sm,
+        origin,
+        received_at_ms,
+        &TextSettings::default(),
+    )
 }
 
 /// [`inbound_from_data_sm`] under a bind's [`TextSettings`].
-pub fn inbound_from_data_sm_with(id: String, partner: bool, sm: &DataSm, origin: &Origin<'_>, received_at_ms: u64, settings: &TextSettings) -> InboundMessage {
+pub fn inbound_from_data_sm_with(
+    id: String,
+    partner: bool,
+    sm: &DataSm,
+    origin: &Origin<'_>,
+    received_at_ms: u64,
+    settings: &TextSettings,
+) -> InboundMessage {
     let as_sm = SubmitSm {
         service_type: sm.service_type.clone(),
         source_addr_ton: sm.source_addr_ton,
@@ -205,21 +289,31 @@ pub fn sm_from_outbound(m: &OutboundMessage, for_partner: bool) -> Result<Submit
 /// bind's alphabet for data_coding 0 (or the smallest alphabet that holds it, when the one asked
 /// for cannot), and a concatenated part is expressed as the bind's `split_method` says (UDH ⇄ SAR
 /// TLVs, [`express_concatenation`]).
-pub fn sm_from_outbound_with(m: &OutboundMessage, for_partner: bool, settings: &TextSettings) -> Result<SubmitSm, String> {
+pub fn sm_from_outbound_with(
+    m: &OutboundMessage,
+    for_partner: bool,
+    settings: &TextSettings,
+) -> Result<SubmitSm, String> {
     let (data_coding, payload): (u8, Vec<u8>) = match (&m.text, m.payload.0.is_empty()) {
         (Some(t), true) => encode_text(t, m.data_coding, settings),
         _ => (m.data_coding, m.payload.0.clone()),
     };
     let mut tlvs = Tlvs::new();
-    let (short_message, use_payload_tlv) = if payload.len() > MAX_SHORT_MESSAGE { (Bytes::new(), true) } else { (Bytes::from(payload.clone()), false) };
+    let (short_message, use_payload_tlv) = if payload.len() > MAX_SHORT_MESSAGE {
+        (Bytes::new(), true)
+    } else {
+        (Bytes::from(payload.clone()), false)
+    };
     for t in &m.tlvs {
         if use_payload_tlv && t.tag == tags::MESSAGE_PAYLOAD {
             continue;
         }
-        tlvs.try_push(t.tag, &t.value.0).map_err(|e| e.to_string())?;
+        tlvs.try_push(t.tag, &t.value.0)
+            .map_err(|e| e.to_string())?;
     }
     if use_payload_tlv {
-        tlvs.try_push(tags::MESSAGE_PAYLOAD, &payload).map_err(|e| e.to_string())?;
+        tlvs.try_push(tags::MESSAGE_PAYLOAD, &payload)
+            .map_err(|e| e.to_string())?;
     }
     let mut sm = SubmitSm {
         service_type: COctetString::from(m.service_type.as_str()),
@@ -233,8 +327,16 @@ pub fn sm_from_outbound_with(m: &OutboundMessage, for_partner: bool, settings: &
         protocol_id: m.protocol_id,
         priority_flag: m.priority_flag,
         // deliver_sm: schedule/validity unused and NULL (SMPP 3.4 §4.6.1).
-        schedule_delivery_time: if for_partner { COctetString::default() } else { COctetString::from(m.schedule_delivery_time.as_str()) },
-        validity_period: if for_partner { COctetString::default() } else { COctetString::from(m.validity_period.as_str()) },
+        schedule_delivery_time: if for_partner {
+            COctetString::default()
+        } else {
+            COctetString::from(m.schedule_delivery_time.as_str())
+        },
+        validity_period: if for_partner {
+            COctetString::default()
+        } else {
+            COctetString::from(m.validity_period.as_str())
+        },
         registered_delivery: m.registered_delivery,
         replace_if_present_flag: 0,
         data_coding,
@@ -252,8 +354,15 @@ fn encode_text(t: &str, data_coding: u8, settings: &TextSettings) -> (u8, Vec<u8
     if let Ok(b) = text::encode_with_default(settings.default_alphabet, data_coding, t) {
         return (data_coding, b);
     }
-    let opts = SplitOptions { method: SplitMethod::MessagePayload, default_alphabet: settings.default_alphabet, ..SplitOptions::default() };
-    match segment::split_with(t, &opts).ok().and_then(|parts| parts.into_iter().next()) {
+    let opts = SplitOptions {
+        method: SplitMethod::MessagePayload,
+        default_alphabet: settings.default_alphabet,
+        ..SplitOptions::default()
+    };
+    match segment::split_with(t, &opts)
+        .ok()
+        .and_then(|parts| parts.into_iter().next())
+    {
         Some(p) => {
             let data = p.tlvs.message_payload().unwrap_or(p.short_message);
             (p.data_coding, data.to_vec())
@@ -273,27 +382,47 @@ pub fn express_concatenation(sm: &mut SubmitSm, method: SplitMethod) {
     match method {
         SplitMethod::Sar if udhi && sm.tlvs.sar().is_none() => {
             let ud = sm.short_message.clone();
-            let (Some(info), Some(len)) = (udh::concat_info(&ud), udh::udh_len(&ud)) else { return };
-            let only_concat = matches!(len, 6 | 7) && matches!(ud[1], udh::IEI_CONCAT_8 | udh::IEI_CONCAT_16);
+            let (Some(info), Some(len)) = (udh::concat_info(&ud), udh::udh_len(&ud)) else {
+                return;
+            };
+            let only_concat =
+                matches!(len, 6 | 7) && matches!(ud[1], udh::IEI_CONCAT_8 | udh::IEI_CONCAT_16);
             if !only_concat {
                 return;
             }
             sm.short_message = ud.slice(len..);
             sm.esm_class &= !0x40;
-            sm.tlvs.push(tags::SAR_MSG_REF_NUM, &info.reference.to_be_bytes());
+            sm.tlvs
+                .push(tags::SAR_MSG_REF_NUM, &info.reference.to_be_bytes());
             sm.tlvs.push(tags::SAR_TOTAL_SEGMENTS, &[info.total]);
             sm.tlvs.push(tags::SAR_SEGMENT_SEQNUM, &[info.seqnum]);
         }
         SplitMethod::Udh8 | SplitMethod::Udh16 if !udhi => {
-            let Some((reference, total, seqnum)) = sm.tlvs.sar().filter(|&(_, t, n)| t > 0 && n > 0 && n <= t) else { return };
-            let info = udh::ConcatInfo { reference, total, seqnum };
-            let header: Vec<u8> = if method == SplitMethod::Udh8 && reference <= 0xFF { info.udh_8bit().to_vec() } else { info.udh_16bit().to_vec() };
+            let Some((reference, total, seqnum)) =
+                sm.tlvs.sar().filter(|&(_, t, n)| t > 0 && n > 0 && n <= t)
+            else {
+                return;
+            };
+            let info = udh::ConcatInfo {
+                reference,
+                total,
+                seqnum,
+            };
+            let header: Vec<u8> = if method == SplitMethod::Udh8 && reference <= 0xFF {
+                info.udh_8bit().to_vec()
+            } else {
+                info.udh_16bit().to_vec()
+            };
             if sm.short_message.len() + header.len() > MAX_SHORT_MESSAGE {
                 return;
             }
             sm.short_message = Bytes::from([&header[..], &sm.short_message[..]].concat());
             sm.esm_class |= 0x40;
-            for tag in [tags::SAR_MSG_REF_NUM, tags::SAR_TOTAL_SEGMENTS, tags::SAR_SEGMENT_SEQNUM] {
+            for tag in [
+                tags::SAR_MSG_REF_NUM,
+                tags::SAR_TOTAL_SEGMENTS,
+                tags::SAR_SEGMENT_SEQNUM,
+            ] {
                 sm.tlvs.remove(tag);
             }
         }
@@ -308,9 +437,17 @@ pub fn pdu_from_outbound(m: &OutboundMessage, for_partner: bool) -> Result<Pdu, 
 }
 
 /// [`pdu_from_outbound`] under a bind's [`TextSettings`].
-pub fn pdu_from_outbound_with(m: &OutboundMessage, for_partner: bool, settings: &TextSettings) -> Result<Pdu, String> {
+pub fn pdu_from_outbound_with(
+    m: &OutboundMessage,
+    for_partner: bool,
+    settings: &TextSettings,
+) -> Result<Pdu, String> {
     let sm = sm_from_outbound_with(m, for_partner, settings)?;
-    Ok(if for_partner { Pdu::DeliverSm(sm) } else { Pdu::SubmitSm(sm) })
+    Ok(if for_partner {
+        Pdu::DeliverSm(sm)
+    } else {
+        Pdu::SubmitSm(sm)
+    })
 }
 
 #[cfg(test)]
@@ -318,7 +455,12 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin<'static> {
-        Origin { bind_name: "carrier", bind_mode: BindMode::Client, system_id: "gw", frontend: "h_carrier" }
+        Origin {
+            bind_name: "carrier",
+            bind_mode: BindMode::Client,
+            system_id: "gw",
+            frontend: "h_carrier",
+        }
     }
 
     #[test]
@@ -345,8 +487,15 @@ mod tests {
     fn receipt_ids_take_the_submitted_form() {
         let mut tlvs = Tlvs::new();
         tlvs.push(tags::RECEIPTED_MESSAGE_ID, b"1a2b3c\0");
-        let sm = SubmitSm { esm_class: 0x04, tlvs, ..SubmitSm::default() };
-        let hex = TextSettings { receipt_ids: ReceiptIdFormat::Hex, ..TextSettings::default() };
+        let sm = SubmitSm {
+            esm_class: 0x04,
+            tlvs,
+            ..SubmitSm::default()
+        };
+        let hex = TextSettings {
+            receipt_ids: ReceiptIdFormat::Hex,
+            ..TextSettings::default()
+        };
         let m = inbound_from_deliver_with("x".into(), &sm, &origin(), 1, &hex);
         assert_eq!(m.receipt.unwrap().receipted_message_id, "1715004");
         let m = inbound_from_deliver("x".into(), &sm, &origin(), 1);
@@ -361,32 +510,80 @@ mod tests {
             },
             ..DataSm::default()
         };
-        let dec = TextSettings { receipt_ids: ReceiptIdFormat::DecimalUpperHex, ..TextSettings::default() };
+        let dec = TextSettings {
+            receipt_ids: ReceiptIdFormat::DecimalUpperHex,
+            ..TextSettings::default()
+        };
         let m = inbound_from_data_sm_with("x".into(), false, &d, &origin(), 1, &dec);
         assert_eq!(m.direction, Direction::Receipt);
         let r = m.receipt.unwrap();
-        assert_eq!((r.receipted_message_id.as_str(), r.message_state, r.err.as_deref()), ("1A2B3C", Some(5), Some("001")));
+        assert_eq!(
+            (
+                r.receipted_message_id.as_str(),
+                r.message_state,
+                r.err.as_deref()
+            ),
+            ("1A2B3C", Some(5), Some("001"))
+        );
     }
 
     #[test]
     fn default_alphabet_and_national_tables_inbound() {
-        let sm = SubmitSm { short_message: Bytes::from_static(&[0xE9, 0x40]), ..SubmitSm::default() };
+        let sm = SubmitSm {
+            short_message: Bytes::from_static(&[0xE9, 0x40]),
+            ..SubmitSm::default()
+        };
         // GSM bind: 0xE9 is no septet, 0x40 is '¡'.
-        assert_eq!(inbound_from_deliver("x".into(), &sm, &origin(), 1).text.as_deref(), Some("\u{FFFD}¡"));
-        let latin = TextSettings { default_alphabet: DefaultAlphabet::Latin1, ..TextSettings::default() };
-        assert_eq!(inbound_from_deliver_with("x".into(), &sm, &origin(), 1, &latin).text.as_deref(), Some("é@"));
+        assert_eq!(
+            inbound_from_deliver("x".into(), &sm, &origin(), 1)
+                .text
+                .as_deref(),
+            Some("\u{FFFD}¡")
+        );
+        let latin = TextSettings {
+            default_alphabet: DefaultAlphabet::Latin1,
+            ..TextSettings::default()
+        };
+        assert_eq!(
+            inbound_from_deliver_with("x".into(), &sm, &origin(), 1, &latin)
+                .text
+                .as_deref(),
+            Some("é@")
+        );
         // Turkish locking shift in the UDH.
-        let sm = SubmitSm { esm_class: 0x40, short_message: Bytes::from_static(&[3, 0x25, 1, 1, 0x07, 0x0C]), ..SubmitSm::default() };
-        assert_eq!(inbound_from_deliver("x".into(), &sm, &origin(), 1).text.as_deref(), Some("ığ"));
+        let sm = SubmitSm {
+            esm_class: 0x40,
+            short_message: Bytes::from_static(&[3, 0x25, 1, 1, 0x07, 0x0C]),
+            ..SubmitSm::default()
+        };
+        assert_eq!(
+            inbound_from_deliver("x".into(), &sm, &origin(), 1)
+                .text
+                .as_deref(),
+            Some("ığ")
+        );
     }
 
-    fn outbound(text: Option<&str>, payload: Vec<u8>, esm_class: u8, tlvs: Vec<TlvJson>) -> OutboundMessage {
+    fn outbound(
+        text: Option<&str>,
+        payload: Vec<u8>,
+        esm_class: u8,
+        tlvs: Vec<TlvJson>,
+    ) -> OutboundMessage {
         OutboundMessage {
             id: "1".into(),
             kind: Direction::Mt,
             service_type: String::new(),
-            source: Address { addr: "A".into(), ton: 5, npi: 0 },
-            destination: Address { addr: "336".into(), ton: 1, npi: 1 },
+            source: Address {
+                addr: "A".into(),
+                ton: 5,
+                npi: 0,
+            },
+            destination: Address {
+                addr: "336".into(),
+                ton: 1,
+                npi: 1,
+            },
             esm_class,
             protocol_id: 0,
             priority_flag: 0,
@@ -404,13 +601,25 @@ mod tests {
 
     #[test]
     fn outbound_text_in_the_binds_alphabet() {
-        let latin = TextSettings { default_alphabet: DefaultAlphabet::Latin1, ..TextSettings::default() };
-        let sm = sm_from_outbound_with(&outbound(Some("héllo @"), vec![], 0, vec![]), false, &latin).unwrap();
-        assert_eq!((sm.data_coding, &sm.short_message[..]), (0, &b"h\xE9llo @"[..]));
+        let latin = TextSettings {
+            default_alphabet: DefaultAlphabet::Latin1,
+            ..TextSettings::default()
+        };
+        let sm =
+            sm_from_outbound_with(&outbound(Some("héllo @"), vec![], 0, vec![]), false, &latin)
+                .unwrap();
+        assert_eq!(
+            (sm.data_coding, &sm.short_message[..]),
+            (0, &b"h\xE9llo @"[..])
+        );
         let sm = sm_from_outbound(&outbound(Some("héllo @"), vec![], 0, vec![]), false).unwrap();
-        assert_eq!(&sm.short_message[..], &[b'h', 0x05, b'l', b'l', b'o', b' ', 0x00]);
+        assert_eq!(
+            &sm.short_message[..],
+            &[b'h', 0x05, b'l', b'l', b'o', b' ', 0x00]
+        );
         // Not in the bind's alphabet: the smallest that holds it.
-        let sm = sm_from_outbound_with(&outbound(Some("Привет"), vec![], 0, vec![]), false, &latin).unwrap();
+        let sm = sm_from_outbound_with(&outbound(Some("Привет"), vec![], 0, vec![]), false, &latin)
+            .unwrap();
         assert_eq!(sm.data_coding, 8);
         assert_eq!(text::decode(8, &sm.short_message).unwrap(), "Привет");
     }
@@ -418,8 +627,12 @@ mod tests {
     #[test]
     fn concatenation_expressed_per_bind() {
         let part = [5u8, 0, 3, 0x2A, 2, 1, b'h', b'i'];
-        let sar = TextSettings { split_method: SplitMethod::Sar, ..TextSettings::default() };
-        let sm = sm_from_outbound_with(&outbound(None, part.to_vec(), 0x40, vec![]), false, &sar).unwrap();
+        let sar = TextSettings {
+            split_method: SplitMethod::Sar,
+            ..TextSettings::default()
+        };
+        let sm = sm_from_outbound_with(&outbound(None, part.to_vec(), 0x40, vec![]), false, &sar)
+            .unwrap();
         assert_eq!(sm.esm_class & 0x40, 0);
         assert_eq!(&sm.short_message[..], b"hi");
         assert_eq!(sm.tlvs.sar(), Some((0x2A, 2, 1)));
@@ -429,7 +642,10 @@ mod tests {
         assert_eq!(&sm2.short_message[..], &part[..]);
         assert_eq!(sm2.esm_class & 0x40, 0x40);
         assert_eq!(sm2.tlvs.sar(), None);
-        let mut wide = SubmitSm { short_message: Bytes::from_static(b"x"), ..SubmitSm::default() };
+        let mut wide = SubmitSm {
+            short_message: Bytes::from_static(b"x"),
+            ..SubmitSm::default()
+        };
         wide.tlvs.push(tags::SAR_MSG_REF_NUM, &[0x12, 0x34]);
         wide.tlvs.push(tags::SAR_TOTAL_SEGMENTS, &[3]);
         wide.tlvs.push(tags::SAR_SEGMENT_SEQNUM, &[3]);
@@ -437,7 +653,8 @@ mod tests {
         assert_eq!(&wide.short_message[..], &[6, 8, 4, 0x12, 0x34, 3, 3, b'x']);
         // A UDH with other elements (a port) stays: SAR must not be combined with UDHI.
         let ported = [11u8, 5, 4, 0x0B, 0x84, 0x23, 0xF0, 0, 3, 1, 2, 1, b'x'];
-        let sm = sm_from_outbound_with(&outbound(None, ported.to_vec(), 0x40, vec![]), false, &sar).unwrap();
+        let sm = sm_from_outbound_with(&outbound(None, ported.to_vec(), 0x40, vec![]), false, &sar)
+            .unwrap();
         assert_eq!(&sm.short_message[..], &ported[..]);
         assert_eq!(sm.tlvs.sar(), None);
         // message_payload and the default leave parts alone.
@@ -447,7 +664,11 @@ mod tests {
 
     #[test]
     fn plain_deliver_is_an_mo_with_exact_payload() {
-        let sm = SubmitSm { data_coding: 8, short_message: Bytes::from_static(&[0x04, 0x1F, 0x04, 0x40]), ..SubmitSm::default() };
+        let sm = SubmitSm {
+            data_coding: 8,
+            short_message: Bytes::from_static(&[0x04, 0x1F, 0x04, 0x40]),
+            ..SubmitSm::default()
+        };
         let m = inbound_from_deliver("x".into(), &sm, &origin(), 1);
         assert_eq!(m.direction, Direction::Mo);
         assert_eq!(m.payload.0, vec![0x04, 0x1F, 0x04, 0x40]);
@@ -460,9 +681,15 @@ mod tests {
         let sm = sm_from_outbound(&m, false).unwrap();
         assert!(sm.short_message.is_empty());
         assert_eq!(sm.tlvs.message_payload().unwrap().len(), 300);
-        let too_long = OutboundMessage { payload: Base64Bytes(vec![b'a'; 70_000]), ..m.clone() };
+        let too_long = OutboundMessage {
+            payload: Base64Bytes(vec![b'a'; 70_000]),
+            ..m.clone()
+        };
         assert!(sm_from_outbound(&too_long, false).is_err());
-        let short = OutboundMessage { payload: Base64Bytes(b"hi".to_vec()), ..m };
+        let short = OutboundMessage {
+            payload: Base64Bytes(b"hi".to_vec()),
+            ..m
+        };
         let sm = sm_from_outbound(&short, true).unwrap();
         assert_eq!(&sm.short_message[..], b"hi");
         assert!(sm.tlvs.message_payload().is_none());

@@ -27,7 +27,11 @@ pub struct Asset {
 
 macro_rules! asset {
     ($name:literal, $ct:literal) => {
-        Asset { name: $name, content_type: $ct, body: include_bytes!(concat!("../assets/dashboard/", $name)) }
+        Asset {
+            name: $name,
+            content_type: $ct,
+            body: include_bytes!(concat!("../assets/dashboard/", $name)),
+        }
     };
 }
 
@@ -51,20 +55,36 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/ui", get(|| async { serve("index.html") }))
         .route("/ui/", get(|| async { serve("index.html") }))
         .route("/favicon.ico", get(|| async { serve("favicon.svg") }))
-        .route("/ui/{file}", get(|Path(file): Path<String>| async move { serve(&file) }))
+        .route(
+            "/ui/{file}",
+            get(|Path(file): Path<String>| async move { serve(&file) }),
+        )
 }
 
 fn serve(name: &str) -> Response {
     let Some(a) = asset(name) else {
-        return crate::admin::error(StatusCode::NOT_FOUND, format!("no dashboard file {name:?}"), None);
+        return crate::admin::error(
+            StatusCode::NOT_FOUND,
+            format!("no dashboard file {name:?}"),
+            None,
+        );
     };
     let mut r = (StatusCode::OK, a.body).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
     // The binary is the version: a browser asks again after an upgrade.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     // Everything comes from this origin; nothing inline runs.
     h.insert(

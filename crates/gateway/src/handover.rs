@@ -41,7 +41,10 @@ pub const MAX_BATCH: usize = 100;
 /// Most hand-over calls in flight at once.
 pub const MAX_CONCURRENT_CALLS: usize = 8;
 
-type Waiter = (InboundMessage, oneshot::Sender<Result<AcceptStatus, CoreError>>);
+type Waiter = (
+    InboundMessage,
+    oneshot::Sender<Result<AcceptStatus, CoreError>>,
+);
 
 /// Coalescing hand-over of inbound messages, with the retry cache behind it. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -87,14 +90,22 @@ impl Handover {
     /// Hand `msg` to the core and wait for its answer (stored or duplicate). No cache.
     pub async fn hand_over(&self, msg: InboundMessage) -> Result<AcceptStatus, CoreError> {
         let (tx, rx) = oneshot::channel();
-        let unavailable = || CoreError::Unreachable { url: "(hand-over)".into(), reason: "gateway shutting down".into() };
+        let unavailable = || CoreError::Unreachable {
+            url: "(hand-over)".into(),
+            reason: "gateway shutting down".into(),
+        };
         self.tx.send((msg, tx)).await.map_err(|_| unavailable())?;
         rx.await.unwrap_or_else(|_| Err(unavailable()))
     }
 
     /// Make `msg`, received on `bind` (`mode`), durable in the core or in the retry cache; see
     /// the module documentation. `Ok` means the peer may be answered `ESME_ROK`.
-    pub async fn accept(&self, bind: &str, mode: BindMode, msg: InboundMessage) -> Result<Accepted, Refusal> {
+    pub async fn accept(
+        &self,
+        bind: &str,
+        mode: BindMode,
+        msg: InboundMessage,
+    ) -> Result<Accepted, Refusal> {
         if !self.cache.enabled(bind) {
             return match self.hand_over(msg).await {
                 Ok(s) => Ok(Accepted::Core(s)),
@@ -119,8 +130,15 @@ impl Handover {
                     .put(bind, mode, Item::Message(msg))
                     .await
                     .map(|()| Accepted::Cached)
-                    .map_err(|e| Refusal::Temporary(format!("{core}; and the retry cache cannot take it: {e}"))),
-                None => Err(Refusal::Temporary(format!("{core}; and the retry cache is unavailable: {}", self.cache.error().unwrap_or_default()))),
+                    .map_err(|e| {
+                        Refusal::Temporary(format!(
+                            "{core}; and the retry cache cannot take it: {e}"
+                        ))
+                    }),
+                None => Err(Refusal::Temporary(format!(
+                    "{core}; and the retry cache is unavailable: {}",
+                    self.cache.error().unwrap_or_default()
+                ))),
             },
         }
     }
@@ -130,7 +148,9 @@ async fn dispatch(core: CoreClient, mut rx: mpsc::Receiver<Waiter>) {
     let calls = Arc::new(Semaphore::new(MAX_CONCURRENT_CALLS));
     while let Some(first) = rx.recv().await {
         // Wait for a free call slot first: while we wait, more messages gather in the channel.
-        let Ok(permit) = calls.clone().acquire_owned().await else { return };
+        let Ok(permit) = calls.clone().acquire_owned().await else {
+            return;
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -169,9 +189,19 @@ async fn dispatch(core: CoreClient, mut rx: mpsc::Receiver<Waiter>) {
 
 fn clone_error(e: &CoreError) -> CoreError {
     match e {
-        CoreError::Unreachable { url, reason } => CoreError::Unreachable { url: url.clone(), reason: reason.clone() },
-        CoreError::Status { url, status, body } => CoreError::Status { url: url.clone(), status: *status, body: body.clone() },
-        CoreError::Decode { url, reason } => CoreError::Decode { url: url.clone(), reason: reason.clone() },
+        CoreError::Unreachable { url, reason } => CoreError::Unreachable {
+            url: url.clone(),
+            reason: reason.clone(),
+        },
+        CoreError::Status { url, status, body } => CoreError::Status {
+            url: url.clone(),
+            status: *status,
+            body: body.clone(),
+        },
+        CoreError::Decode { url, reason } => CoreError::Decode {
+            url: url.clone(),
+            reason: reason.clone(),
+        },
     }
 }
 
@@ -290,17 +320,35 @@ pub fn cache_config(c: &Config) -> CacheConfig {
         mode: Some(mode),
     };
     for b in &c.binds {
-        cfg.binds.insert(b.name.clone(), peer(b.cache_enabled, b.cache_max_size, b.cache_retry_interval, BindMode::Client));
+        cfg.binds.insert(
+            b.name.clone(),
+            peer(
+                b.cache_enabled,
+                b.cache_max_size,
+                b.cache_retry_interval,
+                BindMode::Client,
+            ),
+        );
     }
     for b in &c.server_binds {
-        cfg.binds.insert(b.name.clone(), peer(b.cache_enabled, b.cache_max_size, b.cache_retry_interval, BindMode::Server));
+        cfg.binds.insert(
+            b.name.clone(),
+            peer(
+                b.cache_enabled,
+                b.cache_max_size,
+                b.cache_retry_interval,
+                BindMode::Server,
+            ),
+        );
     }
     cfg
 }
 
 /// Where the retry cache lives: `cache_dir`, else `data_dir/cache`.
 pub fn cache_dir(c: &Config) -> PathBuf {
-    c.cache_dir.clone().unwrap_or_else(|| c.data_dir.join("cache"))
+    c.cache_dir
+        .clone()
+        .unwrap_or_else(|| c.data_dir.join("cache"))
 }
 
 /// The gateway's retry cache: open, or not (yet) — its directory unwritable at start, say —
@@ -365,7 +413,13 @@ impl CacheSlot {
                 let worker = cache.spawn_worker(Arc::new(CoreDelivery(core.clone())));
                 *self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
                 *self.inner.cache.write().unwrap_or_else(|p| p.into_inner()) = Some(cache);
-                let was_broken = self.inner.error.write().unwrap_or_else(|p| p.into_inner()).take().is_some();
+                let was_broken = self
+                    .inner
+                    .error
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .is_some();
                 if storage == StorageKind::Disk {
                     tracing::info!(dir = %self.inner.dir.display(), "retry cache on disk in {}{}", self.inner.dir.display(), if was_broken { " (opened after earlier failures)" } else { "" });
                 } else {
@@ -388,7 +442,11 @@ impl CacheSlot {
 
     /// The cache, when open.
     pub fn get(&self) -> Option<RetryCache> {
-        self.inner.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Why the cache is not usable now: it could not be opened, or its store is out of order
@@ -396,7 +454,12 @@ impl CacheSlot {
     pub fn error(&self) -> Option<String> {
         match self.get() {
             Some(c) => c.storage_error(),
-            None => self.inner.error.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            None => self
+                .inner
+                .error
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 
@@ -407,17 +470,33 @@ impl CacheSlot {
 
     /// The settings in force.
     pub fn config(&self) -> CacheConfig {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether `bind` has `cache_enabled`.
     pub fn enabled(&self, bind: &str) -> bool {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).binds.get(bind).is_some_and(|b| b.enabled)
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .binds
+            .get(bind)
+            .is_some_and(|b| b.enabled)
     }
 
     /// `bind`'s mode, when it is a configured peer.
     pub fn mode(&self, bind: &str) -> Option<BindMode> {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).binds.get(bind).and_then(|b| b.mode)
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .binds
+            .get(bind)
+            .and_then(|b| b.mode)
     }
 
     /// Take the cache settings of a new gateway configuration (peers edited, file re-read).
@@ -435,7 +514,12 @@ impl CacheSlot {
 
     /// Stop the flush worker (after its current batch) and flush what it settled.
     pub async fn shutdown(&self) {
-        let worker = self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let worker = self
+            .inner
+            .worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(w) = worker {
             w.shutdown().await;
         }
@@ -486,7 +570,8 @@ mod tests {
     use super::*;
 
     fn load(name: &str, text: &str) -> Result<Config, crate::config::ConfigError> {
-        let dir = std::env::temp_dir().join(format!("smppgw-handover-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("smppgw-handover-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("c.toml");
         std::fs::write(&p, text).unwrap();
@@ -514,11 +599,35 @@ password = "x"
         let c = load("map", &format!("cache_flush_interval = 5000\ncache_max_retry_attempts = 3\ncache_backoff_multiplier = 3\nmnesia_storage_type = \"ram_copies\"\ndata_dir = \"/srv/gw\"\n{PEERS}")).unwrap();
         let cfg = cache_config(&c);
         assert_eq!(cfg.flush_interval, Duration::from_secs(5));
-        assert_eq!((cfg.max_retry_attempts, cfg.backoff_multiplier, cfg.storage), (3, 3, StorageKind::Memory));
+        assert_eq!(
+            (cfg.max_retry_attempts, cfg.backoff_multiplier, cfg.storage),
+            (3, 3, StorageKind::Memory)
+        );
         let carrier = cfg.bind("carrier");
-        assert_eq!((carrier.enabled, carrier.max_size, carrier.retry_interval, carrier.mode), (true, 5, Duration::from_secs(30), Some(BindMode::Client)));
+        assert_eq!(
+            (
+                carrier.enabled,
+                carrier.max_size,
+                carrier.retry_interval,
+                carrier.mode
+            ),
+            (true, 5, Duration::from_secs(30), Some(BindMode::Client))
+        );
         let partner = cfg.bind("partner");
-        assert_eq!((partner.enabled, partner.max_size, partner.retry_interval, partner.mode), (false, 10_000, Duration::from_secs(60), Some(BindMode::Server)));
+        assert_eq!(
+            (
+                partner.enabled,
+                partner.max_size,
+                partner.retry_interval,
+                partner.mode
+            ),
+            (
+                false,
+                10_000,
+                Duration::from_secs(60),
+                Some(BindMode::Server)
+            )
+        );
         // 30 s × 3^n.
         assert_eq!(cfg.backoff("carrier", 2), Duration::from_secs(270));
         assert_eq!(cache_dir(&c), PathBuf::from("/srv/gw/cache"));
@@ -529,14 +638,22 @@ password = "x"
 
     #[test]
     fn bad_cache_settings_name_their_keys() {
-        let err = load("bad", &format!("cache_storage_type = \"tape\"\ncache_flush_interval = 0\n{}", PEERS.replace("cache_retry_interval = 30", "cache_retry_interval = 0"))).unwrap_err();
+        let err = load(
+            "bad",
+            &format!(
+                "cache_storage_type = \"tape\"\ncache_flush_interval = 0\n{}",
+                PEERS.replace("cache_retry_interval = 30", "cache_retry_interval = 0")
+            ),
+        )
+        .unwrap_err();
         let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"cache_storage_type"), "{keys:?}");
         assert!(keys.contains(&"cache_flush_interval"), "{keys:?}");
         assert!(keys.contains(&"binds[0].cache_retry_interval"), "{keys:?}");
         // The seed's words are storage types too.
         for word in ["disc_copies", "ram_copies", "disk", "memory"] {
-            load(word, &format!("cache_storage_type = \"{word}\"\n{PEERS}")).unwrap_or_else(|e| panic!("{word}: {e}"));
+            load(word, &format!("cache_storage_type = \"{word}\"\n{PEERS}"))
+                .unwrap_or_else(|e| panic!("{word}: {e}"));
         }
     }
 }

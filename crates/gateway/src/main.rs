@@ -112,13 +112,24 @@ enum Command {
 struct ApiArgs {
     /// The gateway's configuration file: its [admin] address and credentials, and its data_dir
     /// (where the generated admin.token is) are used.
-    #[arg(long, short, global = true, default_value = "/etc/smppgw/smppgw.toml", env = "SMPPGW_CONFIG")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "/etc/smppgw/smppgw.toml",
+        env = "SMPPGW_CONFIG"
+    )]
     config: PathBuf,
     /// The admin API's base URL, e.g. http://127.0.0.1:8087 (default: from the configuration).
     #[arg(long, global = true, env = "SMPPGW_ADMIN_URL")]
     url: Option<String>,
     /// Bearer token (default: [admin] token, then data_dir/admin.token).
-    #[arg(long, global = true, env = "SMPPGW_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SMPPGW_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 }
 
@@ -207,8 +218,22 @@ enum BindsAction {
 impl PduAction {
     fn into_args(self) -> gateway::pdu_json::CliArgs {
         match self {
-            PduAction::Decode { hex, strict, default_alphabet } => gateway::pdu_json::CliArgs::Decode { hex, strict, default_alphabet },
-            PduAction::Encode { file, default_alphabet } => gateway::pdu_json::CliArgs::Encode { file, default_alphabet },
+            PduAction::Decode {
+                hex,
+                strict,
+                default_alphabet,
+            } => gateway::pdu_json::CliArgs::Decode {
+                hex,
+                strict,
+                default_alphabet,
+            },
+            PduAction::Encode {
+                file,
+                default_alphabet,
+            } => gateway::pdu_json::CliArgs::Encode {
+                file,
+                default_alphabet,
+            },
         }
     }
 }
@@ -249,14 +274,23 @@ fn main() -> ExitCode {
         Command::Pdu { action } => gateway::pdu_json::run_cli(action.into_args()),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
-                println!("{}: OK ({} client binds, {} server binds)", file.display(), c.binds.len(), c.server_binds.len());
+                println!(
+                    "{}: OK ({} client binds, {} server binds)",
+                    file.display(),
+                    c.binds.len(),
+                    c.server_binds.len()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
                 for p in &e.problems {
                     eprintln!("{}: {p}", e.file);
                 }
-                eprintln!("{}: {} problem(s); nothing would start", e.file, e.problems.len());
+                eprintln!(
+                    "{}: {} problem(s); nothing would start",
+                    e.file,
+                    e.problems.len()
+                );
                 ExitCode::from(2)
             }
         },
@@ -267,12 +301,17 @@ fn main() -> ExitCode {
                     for p in &e.problems {
                         eprintln!("{}: {p}", e.file);
                     }
-                    eprintln!("smppgw: configuration refused ({} problem(s)), nothing started.", e.problems.len());
+                    eprintln!(
+                        "smppgw: configuration refused ({} problem(s)), nothing started.",
+                        e.problems.len()
+                    );
                     return ExitCode::from(2);
                 }
             };
             gateway::telemetry::init_logging(&cfg.log.format, &cfg.log.level, cfg.log.ring_size);
-            let Some(rt) = runtime() else { return ExitCode::FAILURE };
+            let Some(rt) = runtime() else {
+                return ExitCode::FAILURE;
+            };
             match rt.block_on(gateway::app::run(cfg, config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -312,15 +351,41 @@ fn main() -> ExitCode {
         Command::Peers { api, action } => admin_call(&api, |c| async move {
             use reqwest::Method;
             let (method, path, body) = match &action {
-                PeersAction::List { side: Some(s), .. } => (Method::GET, format!("/api/v1/peers/{s}"), None),
+                PeersAction::List { side: Some(s), .. } => {
+                    (Method::GET, format!("/api/v1/peers/{s}"), None)
+                }
                 PeersAction::List { side: None, .. } => (Method::GET, "/api/v1/peers".into(), None),
-                PeersAction::Show { side, name } => (Method::GET, format!("/api/v1/peers/{side}/{name}"), None),
-                PeersAction::Add { side, fields } => (Method::POST, format!("/api/v1/peers/{side}"), Some(parse_fields(fields)?)),
-                PeersAction::Set { side, name, fields } => (Method::PATCH, format!("/api/v1/peers/{side}/{name}"), Some(parse_fields(fields)?)),
-                PeersAction::Enable { side, name } => (Method::POST, format!("/api/v1/peers/{side}/{name}/enable"), None),
-                PeersAction::Disable { side, name } => (Method::POST, format!("/api/v1/peers/{side}/{name}/disable"), None),
-                PeersAction::Revert { side, name } => (Method::POST, format!("/api/v1/peers/{side}/{name}/revert"), None),
-                PeersAction::Delete { side, name } => (Method::DELETE, format!("/api/v1/peers/{side}/{name}"), None),
+                PeersAction::Show { side, name } => {
+                    (Method::GET, format!("/api/v1/peers/{side}/{name}"), None)
+                }
+                PeersAction::Add { side, fields } => (
+                    Method::POST,
+                    format!("/api/v1/peers/{side}"),
+                    Some(parse_fields(fields)?),
+                ),
+                PeersAction::Set { side, name, fields } => (
+                    Method::PATCH,
+                    format!("/api/v1/peers/{side}/{name}"),
+                    Some(parse_fields(fields)?),
+                ),
+                PeersAction::Enable { side, name } => (
+                    Method::POST,
+                    format!("/api/v1/peers/{side}/{name}/enable"),
+                    None,
+                ),
+                PeersAction::Disable { side, name } => (
+                    Method::POST,
+                    format!("/api/v1/peers/{side}/{name}/disable"),
+                    None,
+                ),
+                PeersAction::Revert { side, name } => (
+                    Method::POST,
+                    format!("/api/v1/peers/{side}/{name}/revert"),
+                    None,
+                ),
+                PeersAction::Delete { side, name } => {
+                    (Method::DELETE, format!("/api/v1/peers/{side}/{name}"), None)
+                }
             };
             let v = c.call(method, &path, body).await?;
             match &action {
@@ -335,15 +400,26 @@ fn main() -> ExitCode {
                 BindsAction::Drop { name } => format!("/api/v1/binds/{name}/drop"),
             };
             let v = c.call(reqwest::Method::POST, &path, None).await?;
-            println!("{}: {} ({} connection(s))", v["name"].as_str().unwrap_or(""), v["action"].as_str().unwrap_or(""), v["connections"]);
+            println!(
+                "{}: {} ({} connection(s))",
+                v["name"].as_str().unwrap_or(""),
+                v["action"].as_str().unwrap_or(""),
+                v["connections"]
+            );
             Ok(())
         }),
         Command::Reload { api } => admin_call(&api, |c| async move {
-            c.call(reqwest::Method::POST, "/api/v1/reload", None).await?;
+            c.call(reqwest::Method::POST, "/api/v1/reload", None)
+                .await?;
             println!("configuration re-read");
             Ok(())
         }),
-        Command::Logs { api, level, grep, limit } => admin_call(&api, |c| async move {
+        Command::Logs {
+            api,
+            level,
+            grep,
+            limit,
+        } => admin_call(&api, |c| async move {
             let mut path = format!("/api/v1/logs?limit={limit}");
             if let Some(l) = &level {
                 path.push_str(&format!("&level={l}"));
@@ -353,18 +429,43 @@ fn main() -> ExitCode {
             }
             let v = c.call(reqwest::Method::GET, &path, None).await?;
             for r in v["records"].as_array().into_iter().flatten() {
-                let fields: Vec<String> = r["fields"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
-                println!("{} {:5} {} {}", r["at_ms"], r["level"].as_str().unwrap_or(""), r["message"].as_str().unwrap_or(""), fields.join(" "));
+                let fields: Vec<String> = r["fields"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{} {:5} {} {}",
+                    r["at_ms"],
+                    r["level"].as_str().unwrap_or(""),
+                    r["message"].as_str().unwrap_or(""),
+                    fields.join(" ")
+                );
             }
             Ok(())
         }),
-        Command::Sim { kind: SimKind::Smsc(sc) } => {
+        Command::Sim {
+            kind: SimKind::Smsc(sc),
+        } => {
             gateway::telemetry::init_logging("text", "info", 100);
-            let Some(rt) = runtime() else { return ExitCode::FAILURE };
+            let Some(rt) = runtime() else {
+                return ExitCode::FAILURE;
+            };
             rt.block_on(async move {
                 match smsc_sim::start(sc).await {
                     Ok(h) => {
-                        eprintln!("SMSC simulator on {} (control: {:?})", h.smpp_addr, h.control_addr);
+                        eprintln!(
+                            "SMSC simulator on {} (control: {:?})",
+                            h.smpp_addr, h.control_addr
+                        );
                         let _ = tokio::signal::ctrl_c().await;
                         h.shutdown().await;
                         ExitCode::SUCCESS
@@ -402,30 +503,66 @@ impl AdminClient {
     fn new(api: &ApiArgs) -> Result<Self, String> {
         let cfg = Config::load(&api.config);
         if cfg.is_err() && (api.url.is_none() || api.token.is_none()) {
-            let why = cfg.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
-            return Err(format!("cannot read {}: {why}\n(give --config FILE, or --url and --token)", api.config.display()));
+            let why = cfg
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "cannot read {}: {why}\n(give --config FILE, or --url and --token)",
+                api.config.display()
+            ));
         }
         let cfg = cfg.ok();
         let base = match (&api.url, &cfg) {
             (Some(u), _) => u.trim_end_matches('/').to_string(),
             (None, Some(c)) => {
-                let host = if c.admin.host == "0.0.0.0" || c.admin.host == "::" { "127.0.0.1".to_string() } else { c.admin.host.clone() };
-                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                let host = if c.admin.host == "0.0.0.0" || c.admin.host == "::" {
+                    "127.0.0.1".to_string()
+                } else {
+                    c.admin.host.clone()
+                };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 format!("http://{host}:{}", c.admin.port)
             }
             (None, None) => unreachable!("checked above"),
         };
-        let token = api.token.clone().or_else(|| cfg.as_ref().and_then(|c| c.admin.token.clone())).or_else(|| {
-            let c = cfg.as_ref()?;
-            std::fs::read_to_string(c.data_dir.join("admin.token")).ok().map(|t| t.trim().to_string())
-        });
-        let basic = cfg.as_ref().and_then(|c| Some((c.admin.username.clone()?, c.admin.password.clone()?)));
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
-        Ok(AdminClient { base, token, basic, http })
+        let token = api
+            .token
+            .clone()
+            .or_else(|| cfg.as_ref().and_then(|c| c.admin.token.clone()))
+            .or_else(|| {
+                let c = cfg.as_ref()?;
+                std::fs::read_to_string(c.data_dir.join("admin.token"))
+                    .ok()
+                    .map(|t| t.trim().to_string())
+            });
+        let basic = cfg
+            .as_ref()
+            .and_then(|c| Some((c.admin.username.clone()?, c.admin.password.clone()?)));
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(AdminClient {
+            base,
+            token,
+            basic,
+            http,
+        })
     }
 
     /// One call; the JSON answer, or the API's error (with each problem) as text.
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value, String> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -435,7 +572,10 @@ impl AdminClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| format!("cannot reach the admin API at {}: {e}", self.base))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the admin API at {}: {e}", self.base))?;
         let status = resp.status();
         let v: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
         if status.is_success() {
@@ -445,7 +585,11 @@ impl AdminClient {
         let problems = v["problems"].as_array().cloned().unwrap_or_default();
         if problems.len() > 1 {
             for p in problems {
-                msg.push_str(&format!("\n  {}: {}", p["key"].as_str().unwrap_or(""), p["reason"].as_str().unwrap_or("")));
+                msg.push_str(&format!(
+                    "\n  {}: {}",
+                    p["key"].as_str().unwrap_or(""),
+                    p["reason"].as_str().unwrap_or("")
+                ));
             }
         }
         Err(msg)
@@ -464,7 +608,9 @@ where
             return ExitCode::from(2);
         }
     };
-    let Some(rt) = runtime() else { return ExitCode::FAILURE };
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
     match rt.block_on(f(client)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -479,7 +625,8 @@ fn parse_fields(fields: &[String]) -> Result<serde_json::Value, String> {
     let mut out = serde_json::Map::new();
     for f in fields {
         if let Some((k, raw)) = f.split_once(":=") {
-            let v = serde_json::from_str(raw).map_err(|e| format!("{k}: {raw:?} is not JSON ({e}); use {k}=text for text"))?;
+            let v = serde_json::from_str(raw)
+                .map_err(|e| format!("{k}: {raw:?} is not JSON ({e}); use {k}=text for text"))?;
             out.insert(k.to_string(), v);
         } else if let Some((k, v)) = f.split_once('=') {
             out.insert(k.to_string(), serde_json::Value::String(v.to_string()));
@@ -491,14 +638,30 @@ fn parse_fields(fields: &[String]) -> Result<serde_json::Value, String> {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn print_binds(binds: &[serde_json::Value]) {
-    println!("{:<20} {:<6} {:<12} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9}  {}", "NAME", "MODE", "STATE", "UPTIME", "SENT", "RECEIVED", "FAILED", "WINDOW", "TPS", "WHERE");
+    println!(
+        "{:<20} {:<6} {:<12} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9}  {}",
+        "NAME", "MODE", "STATE", "UPTIME", "SENT", "RECEIVED", "FAILED", "WINDOW", "TPS", "WHERE"
+    );
     for b in binds {
         let place = match b["mode"].as_str() {
-            Some("client") => format!("{}:{} ({})", b["host"].as_str().unwrap_or(""), b["port"], b["bind_type"].as_str().unwrap_or("")),
+            Some("client") => format!(
+                "{}:{} ({})",
+                b["host"].as_str().unwrap_or(""),
+                b["port"],
+                b["bind_type"].as_str().unwrap_or("")
+            ),
             _ => format!("{} session(s)", b["sessions"]),
         };
         println!(
@@ -525,18 +688,35 @@ fn print_binds(binds: &[serde_json::Value]) {
 fn print_peers(v: &serde_json::Value) {
     let mut rows: Vec<(&str, &serde_json::Value)> = Vec::new();
     if let Some(list) = v.as_array() {
-        rows.extend(list.iter().map(|p| (if p.get("host").is_some() { "client" } else { "server" }, p)));
+        rows.extend(list.iter().map(|p| {
+            (
+                if p.get("host").is_some() {
+                    "client"
+                } else {
+                    "server"
+                },
+                p,
+            )
+        }));
     } else {
         for side in ["client", "server"] {
             rows.extend(v[side].as_array().into_iter().flatten().map(|p| (side, p)));
         }
     }
-    println!("{:<20} {:<6} {:<8} {:<7} {:<16} {:>5}  {}", "NAME", "SIDE", "ENABLED", "ORIGIN", "SYSTEM_ID", "TPS", "WHERE");
+    println!(
+        "{:<20} {:<6} {:<8} {:<7} {:<16} {:>5}  {}",
+        "NAME", "SIDE", "ENABLED", "ORIGIN", "SYSTEM_ID", "TPS", "WHERE"
+    );
     for (side, p) in rows {
         let place = if side == "client" {
             format!("{}:{}", p["host"].as_str().unwrap_or(""), p["port"])
         } else {
-            let wl: Vec<&str> = p["ip_whitelist"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+            let wl: Vec<&str> = p["ip_whitelist"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .collect();
             if wl.is_empty() {
                 "any address".into()
             } else {

@@ -26,8 +26,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use smpp_codec::command::{command_id_by_name, command_name};
 use smpp_codec::pdu::{
-    AlertNotification, Bind, BindResp, BroadcastSm, BroadcastSmResp, CancelBroadcastSm, CancelSm, DataSm, DeliverSmResp, DestAddress, Frame,
-    Outbind, Pdu, QueryBroadcastSm, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp, UnsuccessSme,
+    AlertNotification, Bind, BindResp, BroadcastSm, BroadcastSmResp, CancelBroadcastSm, CancelSm,
+    DataSm, DeliverSmResp, DestAddress, Frame, Outbind, Pdu, QueryBroadcastSm, QuerySm,
+    QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp, UnsuccessSme,
 };
 use smpp_codec::receipt::DeliveryReceipt;
 use smpp_codec::status::CommandStatus;
@@ -53,7 +54,12 @@ impl Json {
     pub fn to_value(&self) -> Value {
         match self {
             Json::Leaf(v) => v.clone(),
-            Json::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
+            Json::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .collect(),
+            ),
             Json::List(items) => Value::Array(items.iter().map(Json::to_value).collect()),
         }
     }
@@ -121,7 +127,10 @@ pub struct PduJsonError {
 }
 
 fn err(field: impl Into<String>, why: impl Into<String>) -> PduJsonError {
-    PduJsonError { field: field.into(), why: why.into() }
+    PduJsonError {
+        field: field.into(),
+        why: why.into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +154,10 @@ pub fn to_hex(b: &[u8]) -> String {
 /// A message naming the first character that is not a hex digit, or an odd digit count.
 pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
     let s = s.trim();
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     let mut digits = Vec::with_capacity(s.len());
     for (i, c) in s.char_indices() {
         match c {
@@ -173,7 +185,12 @@ fn cstr_json(c: &COctetString) -> Json {
 }
 
 /// The text of user data (UDH stripped when `esm_class` has UDHI), if it is text.
-fn user_text(data_coding: u8, esm_class: u8, data: &[u8], opts: &JsonOptions) -> (Option<String>, Option<Json>) {
+fn user_text(
+    data_coding: u8,
+    esm_class: u8,
+    data: &[u8],
+    opts: &JsonOptions,
+) -> (Option<String>, Option<Json>) {
     let mut body = data;
     let mut shift = NationalShift::NONE;
     let mut udh_json = None;
@@ -205,10 +222,18 @@ fn user_text(data_coding: u8, esm_class: u8, data: &[u8], opts: &JsonOptions) ->
 }
 
 /// `hex`, then `text`, `udh` and `receipt` when they apply.
-fn user_data_fields(data_coding: u8, esm_class: u8, data: &[u8], opts: &JsonOptions) -> Vec<(String, Json)> {
+fn user_data_fields(
+    data_coding: u8,
+    esm_class: u8,
+    data: &[u8],
+    opts: &JsonOptions,
+) -> Vec<(String, Json)> {
     let mut m = vec![("hex".to_string(), Json::from(to_hex(data)))];
     let (text, udh) = user_text(data_coding, esm_class, data, opts);
-    let receipt = text.as_deref().filter(|_| esm_class & 0x3C == 0x04).and_then(DeliveryReceipt::parse);
+    let receipt = text
+        .as_deref()
+        .filter(|_| esm_class & 0x3C == 0x04)
+        .and_then(DeliveryReceipt::parse);
     if let Some(t) = text {
         m.push(("text".into(), t.into()));
     }
@@ -242,18 +267,37 @@ fn tlv_value_json(v: &TlvValue) -> Json {
         TlvValue::U32(x) => (*x).into(),
         TlvValue::Text(t) => cstr_json(t),
         TlvValue::Octets(b) => to_hex(b).into(),
-        TlvValue::NetworkErrorCode { network_type, error_code } => obj!["network_type" => *network_type, "error_code" => *error_code],
-        TlvValue::BroadcastContentType { network_type, content_type } => obj!["network_type" => *network_type, "content_type" => *content_type],
-        TlvValue::BroadcastFrequencyInterval { time_unit, number } => obj!["time_unit" => *time_unit, "number" => *number],
+        TlvValue::NetworkErrorCode {
+            network_type,
+            error_code,
+        } => obj!["network_type" => *network_type, "error_code" => *error_code],
+        TlvValue::BroadcastContentType {
+            network_type,
+            content_type,
+        } => obj!["network_type" => *network_type, "content_type" => *content_type],
+        TlvValue::BroadcastFrequencyInterval { time_unit, number } => {
+            obj!["time_unit" => *time_unit, "number" => *number]
+        }
         TlvValue::Prefixed { prefix, data } => obj!["prefix" => *prefix, "data" => to_hex(data)],
-        TlvValue::CallbackNum { digit_mode, ton, npi, number } => {
+        TlvValue::CallbackNum {
+            digit_mode,
+            ton,
+            npi,
+            number,
+        } => {
             obj!["digit_mode" => *digit_mode, "ton" => *ton, "npi" => *npi, "number" => String::from_utf8_lossy(number).into_owned()]
         }
         TlvValue::MsValidity { behaviour, period } => match period {
             None => obj!["behaviour" => *behaviour],
-            Some((unit, n)) => obj!["behaviour" => *behaviour, "time_unit" => *unit, "number" => *n],
+            Some((unit, n)) => {
+                obj!["behaviour" => *behaviour, "time_unit" => *unit, "number" => *n]
+            }
         },
-        TlvValue::ItsSessionInfo { session_number, sequence_number, end_of_session } => {
+        TlvValue::ItsSessionInfo {
+            session_number,
+            sequence_number,
+            end_of_session,
+        } => {
             obj!["session_number" => *session_number, "sequence_number" => *sequence_number, "end_of_session" => *end_of_session]
         }
     }
@@ -277,7 +321,11 @@ fn tlvs_json(tlvs: &Tlvs, data_coding: u8, esm_class: u8, opts: &JsonOptions) ->
                 }
                 m.push(("hex".into(), to_hex(&t.value).into()));
                 if t.tag == tags::MESSAGE_PAYLOAD {
-                    m.extend(user_data_fields(data_coding, esm_class, &t.value, opts).into_iter().filter(|(k, _)| k != "hex"));
+                    m.extend(
+                        user_data_fields(data_coding, esm_class, &t.value, opts)
+                            .into_iter()
+                            .filter(|(k, _)| k != "hex"),
+                    );
                 }
                 Json::Object(m)
             })
@@ -324,8 +372,18 @@ impl Addr {
 
 fn sm_json(o: &mut Obj, sm: &SubmitSm, opts: &JsonOptions) {
     o.s("service_type", &sm.service_type)
-        .addr(Addr::Source, sm.source_addr_ton, sm.source_addr_npi, &sm.source_addr)
-        .addr(Addr::Dest, sm.dest_addr_ton, sm.dest_addr_npi, &sm.destination_addr);
+        .addr(
+            Addr::Source,
+            sm.source_addr_ton,
+            sm.source_addr_npi,
+            &sm.source_addr,
+        )
+        .addr(
+            Addr::Dest,
+            sm.dest_addr_ton,
+            sm.dest_addr_npi,
+            &sm.destination_addr,
+        );
     message_tail_json(
         o,
         sm.esm_class,
@@ -333,11 +391,22 @@ fn sm_json(o: &mut Obj, sm: &SubmitSm, opts: &JsonOptions) {
         sm.priority_flag,
         &sm.schedule_delivery_time,
         &sm.validity_period,
-        [sm.registered_delivery, sm.replace_if_present_flag, sm.data_coding, sm.sm_default_msg_id],
+        [
+            sm.registered_delivery,
+            sm.replace_if_present_flag,
+            sm.data_coding,
+            sm.sm_default_msg_id,
+        ],
         &sm.short_message,
     );
-    o.put("short_message", user_data_json(sm.data_coding, sm.esm_class, &sm.short_message, opts));
-    o.put("tlvs", tlvs_json(&sm.tlvs, sm.data_coding, sm.esm_class, opts));
+    o.put(
+        "short_message",
+        user_data_json(sm.data_coding, sm.esm_class, &sm.short_message, opts),
+    );
+    o.put(
+        "tlvs",
+        tlvs_json(&sm.tlvs, sm.data_coding, sm.esm_class, opts),
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -387,7 +456,8 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 .s("address_range", &b.address_range);
         }
         Pdu::BindTransmitterResp(b) | Pdu::BindReceiverResp(b) | Pdu::BindTransceiverResp(b) => {
-            o.s("system_id", &b.system_id).put("tlvs", tlvs_json(&b.tlvs, 0, 0, opts));
+            o.s("system_id", &b.system_id)
+                .put("tlvs", tlvs_json(&b.tlvs, 0, 0, opts));
         }
         Pdu::Outbind(b) => {
             o.s("system_id", &b.system_id).s("password", &b.password);
@@ -402,15 +472,26 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
         | Pdu::CancelBroadcastSmResp => {}
         Pdu::SubmitSm(sm) | Pdu::DeliverSm(sm) => sm_json(&mut o, sm, opts),
         Pdu::SubmitSmResp(r) | Pdu::DataSmResp(r) => {
-            o.s("message_id", &r.message_id).put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
+            o.s("message_id", &r.message_id)
+                .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::DeliverSmResp(r) => {
             o.s("message_id", &r.message_id);
         }
         Pdu::DataSm(d) => {
             o.s("service_type", &d.service_type)
-                .addr(Addr::Source, d.source_addr_ton, d.source_addr_npi, &d.source_addr)
-                .addr(Addr::Dest, d.dest_addr_ton, d.dest_addr_npi, &d.destination_addr)
+                .addr(
+                    Addr::Source,
+                    d.source_addr_ton,
+                    d.source_addr_npi,
+                    &d.source_addr,
+                )
+                .addr(
+                    Addr::Dest,
+                    d.dest_addr_ton,
+                    d.dest_addr_npi,
+                    &d.destination_addr,
+                )
                 .put("esm_class", d.esm_class)
                 .put("registered_delivery", d.registered_delivery)
                 .put("data_coding", d.data_coding)
@@ -442,10 +523,18 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 m.priority_flag,
                 &m.schedule_delivery_time,
                 &m.validity_period,
-                [m.registered_delivery, m.replace_if_present_flag, m.data_coding, m.sm_default_msg_id],
+                [
+                    m.registered_delivery,
+                    m.replace_if_present_flag,
+                    m.data_coding,
+                    m.sm_default_msg_id,
+                ],
                 &m.short_message,
             );
-            o.put("short_message", user_data_json(m.data_coding, m.esm_class, &m.short_message, opts));
+            o.put(
+                "short_message",
+                user_data_json(m.data_coding, m.esm_class, &m.short_message, opts),
+            );
             o.put("tlvs", tlvs_json(&m.tlvs, m.data_coding, m.esm_class, opts));
         }
         Pdu::SubmitMultiResp(r) => {
@@ -469,36 +558,72 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::QuerySm(q) => {
-            o.s("message_id", &q.message_id).addr(Addr::Source, q.source_addr_ton, q.source_addr_npi, &q.source_addr);
+            o.s("message_id", &q.message_id).addr(
+                Addr::Source,
+                q.source_addr_ton,
+                q.source_addr_npi,
+                &q.source_addr,
+            );
         }
         Pdu::QuerySmResp(q) => {
-            o.s("message_id", &q.message_id).s("final_date", &q.final_date).put("message_state", q.message_state).put("error_code", q.error_code);
+            o.s("message_id", &q.message_id)
+                .s("final_date", &q.final_date)
+                .put("message_state", q.message_state)
+                .put("error_code", q.error_code);
         }
         Pdu::CancelSm(c) => {
             o.s("service_type", &c.service_type)
                 .s("message_id", &c.message_id)
-                .addr(Addr::Source, c.source_addr_ton, c.source_addr_npi, &c.source_addr)
-                .addr(Addr::Dest, c.dest_addr_ton, c.dest_addr_npi, &c.destination_addr);
+                .addr(
+                    Addr::Source,
+                    c.source_addr_ton,
+                    c.source_addr_npi,
+                    &c.source_addr,
+                )
+                .addr(
+                    Addr::Dest,
+                    c.dest_addr_ton,
+                    c.dest_addr_npi,
+                    &c.destination_addr,
+                );
         }
         Pdu::ReplaceSm(r) => {
             o.s("message_id", &r.message_id)
-                .addr(Addr::Source, r.source_addr_ton, r.source_addr_npi, &r.source_addr)
+                .addr(
+                    Addr::Source,
+                    r.source_addr_ton,
+                    r.source_addr_npi,
+                    &r.source_addr,
+                )
                 .s("schedule_delivery_time", &r.schedule_delivery_time)
                 .s("validity_period", &r.validity_period)
                 .put("registered_delivery", r.registered_delivery)
                 .put("sm_default_msg_id", r.sm_default_msg_id)
                 .put("sm_length", r.short_message.len().min(255))
-                .put("short_message", user_data_json(0, 0, &r.short_message, opts))
+                .put(
+                    "short_message",
+                    user_data_json(0, 0, &r.short_message, opts),
+                )
                 .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::AlertNotification(a) => {
-            o.addr(Addr::Source, a.source_addr_ton, a.source_addr_npi, &a.source_addr)
-                .addr(Addr::Esme, a.esme_addr_ton, a.esme_addr_npi, &a.esme_addr)
-                .put("tlvs", tlvs_json(&a.tlvs, 0, 0, opts));
+            o.addr(
+                Addr::Source,
+                a.source_addr_ton,
+                a.source_addr_npi,
+                &a.source_addr,
+            )
+            .addr(Addr::Esme, a.esme_addr_ton, a.esme_addr_npi, &a.esme_addr)
+            .put("tlvs", tlvs_json(&a.tlvs, 0, 0, opts));
         }
         Pdu::BroadcastSm(b) => {
             o.s("service_type", &b.service_type)
-                .addr(Addr::Source, b.source_addr_ton, b.source_addr_npi, &b.source_addr)
+                .addr(
+                    Addr::Source,
+                    b.source_addr_ton,
+                    b.source_addr_npi,
+                    &b.source_addr,
+                )
                 .s("message_id", &b.message_id)
                 .put("priority_flag", b.priority_flag)
                 .s("schedule_delivery_time", &b.schedule_delivery_time)
@@ -509,17 +634,28 @@ pub fn frame_to_json(frame: &Frame, opts: &JsonOptions) -> Json {
                 .put("tlvs", tlvs_json(&b.tlvs, b.data_coding, 0, opts));
         }
         Pdu::BroadcastSmResp(r) | Pdu::QueryBroadcastSmResp(r) => {
-            o.s("message_id", &r.message_id).put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
+            o.s("message_id", &r.message_id)
+                .put("tlvs", tlvs_json(&r.tlvs, 0, 0, opts));
         }
         Pdu::QueryBroadcastSm(q) => {
             o.s("message_id", &q.message_id)
-                .addr(Addr::Source, q.source_addr_ton, q.source_addr_npi, &q.source_addr)
+                .addr(
+                    Addr::Source,
+                    q.source_addr_ton,
+                    q.source_addr_npi,
+                    &q.source_addr,
+                )
                 .put("tlvs", tlvs_json(&q.tlvs, 0, 0, opts));
         }
         Pdu::CancelBroadcastSm(c) => {
             o.s("service_type", &c.service_type)
                 .s("message_id", &c.message_id)
-                .addr(Addr::Source, c.source_addr_ton, c.source_addr_npi, &c.source_addr)
+                .addr(
+                    Addr::Source,
+                    c.source_addr_ton,
+                    c.source_addr_npi,
+                    &c.source_addr,
+                )
                 .put("tlvs", tlvs_json(&c.tlvs, 0, 0, opts));
         }
     }
@@ -538,8 +674,14 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     fn new(v: &'a Value, path: &str) -> Result<Self, PduJsonError> {
         match v {
-            Value::Object(map) => Ok(Fields { map, path: path.to_string() }),
-            _ => Err(err(if path.is_empty() { "(document)" } else { path }, "must be a JSON object")),
+            Value::Object(map) => Ok(Fields {
+                map,
+                path: path.to_string(),
+            }),
+            _ => Err(err(
+                if path.is_empty() { "(document)" } else { path },
+                "must be a JSON object",
+            )),
         }
     }
 
@@ -589,10 +731,11 @@ impl<'a> Fields<'a> {
     fn status(&self, k: &str) -> Result<CommandStatus, PduJsonError> {
         match self.get(k) {
             None => Ok(CommandStatus::ESME_ROK),
-            Some(Value::String(s)) if !s.starts_with("0x") => {
-                CommandStatus::from_name(s).ok_or_else(|| err(self.name(k), format!("unknown status name {s:?}")))
-            }
-            Some(v) => Ok(CommandStatus(uint_value(v, u64::from(u32::MAX)).map_err(|why| err(self.name(k), why))? as u32)),
+            Some(Value::String(s)) if !s.starts_with("0x") => CommandStatus::from_name(s)
+                .ok_or_else(|| err(self.name(k), format!("unknown status name {s:?}"))),
+            Some(v) => Ok(CommandStatus(
+                uint_value(v, u64::from(u32::MAX)).map_err(|why| err(self.name(k), why))? as u32,
+            )),
         }
     }
 
@@ -608,7 +751,9 @@ impl<'a> Fields<'a> {
 /// A number, or a string holding a decimal or `0x…` hex number.
 fn uint_value(v: &Value, max: u64) -> Result<u64, String> {
     let n = match v {
-        Value::Number(n) => n.as_u64().ok_or_else(|| format!("{n} is not a non-negative integer"))?,
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| format!("{n} is not a non-negative integer"))?,
         Value::String(s) => {
             let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 Some(h) => u64::from_str_radix(h, 16),
@@ -633,9 +778,16 @@ fn hex_field(v: &Value, name: &str) -> Result<Vec<u8>, PduJsonError> {
 }
 
 /// User data from `{"hex"}` or `{"text"}` / a plain string, text encoded with `data_coding`.
-fn user_data_from(v: Option<&Value>, name: &str, data_coding: u8, opts: &JsonOptions) -> Result<Bytes, PduJsonError> {
+fn user_data_from(
+    v: Option<&Value>,
+    name: &str,
+    data_coding: u8,
+    opts: &JsonOptions,
+) -> Result<Bytes, PduJsonError> {
     let text_of = |t: &str| {
-        text::encode_with_default(opts.default_alphabet, data_coding, t).map(Bytes::from).map_err(|e| err(name, e.to_string()))
+        text::encode_with_default(opts.default_alphabet, data_coding, t)
+            .map(Bytes::from)
+            .map_err(|e| err(name, e.to_string()))
     };
     match v {
         None | Some(Value::Null) => Ok(Bytes::new()),
@@ -649,14 +801,24 @@ fn user_data_from(v: Option<&Value>, name: &str, data_coding: u8, opts: &JsonOpt
                 Err(err(name, "expected \"hex\" or \"text\""))
             }
         }
-        Some(_) => Err(err(name, "must be a string or an object with \"hex\" or \"text\"")),
+        Some(_) => Err(err(
+            name,
+            "must be a string or an object with \"hex\" or \"text\"",
+        )),
     }
 }
 
 fn tag_from(v: &Value, name: &str) -> Result<u16, PduJsonError> {
     match v {
-        Value::String(s) if !s.starts_with("0x") && !s.starts_with("0X") && s.parse::<u64>().is_err() => {
-            tlv::tag_by_name(s).ok_or_else(|| err(name, format!("unknown TLV name {s:?} (write vendor tags as \"0x1400\")")))
+        Value::String(s)
+            if !s.starts_with("0x") && !s.starts_with("0X") && s.parse::<u64>().is_err() =>
+        {
+            tlv::tag_by_name(s).ok_or_else(|| {
+                err(
+                    name,
+                    format!("unknown TLV name {s:?} (write vendor tags as \"0x1400\")"),
+                )
+            })
         }
         v => Ok(uint_value(v, 0xFFFF).map_err(|why| err(name, why))? as u16),
     }
@@ -667,7 +829,11 @@ fn tlv_value_from(tag: u16, v: &Value, name: &str) -> Result<TlvValue, PduJsonEr
     use smpp_codec::tlv::TlvFormat as F;
     let f = Fields::new(v, name).ok();
     let num = |max| uint_value(v, max).map_err(|why| err(name, why));
-    let field = |k: &str| -> Result<u64, PduJsonError> { f.as_ref().ok_or_else(|| err(name, "must be an object"))?.uint(k, 0xFFFF) };
+    let field = |k: &str| -> Result<u64, PduJsonError> {
+        f.as_ref()
+            .ok_or_else(|| err(name, "must be an object"))?
+            .uint(k, 0xFFFF)
+    };
     let hex_str = |s: &Value| match s {
         Value::String(h) => from_hex(h).map(Bytes::from).map_err(|why| err(name, why)),
         _ => Err(err(name, "must be a hex string")),
@@ -684,9 +850,18 @@ fn tlv_value_from(tag: u16, v: &Value, name: &str) -> Result<TlvValue, PduJsonEr
             _ => TlvValue::Text(COctetString::from(hex_field(v, name)?)),
         },
         F::Octets => TlvValue::Octets(hex_str(v)?),
-        F::NetworkErrorCode => TlvValue::NetworkErrorCode { network_type: field("network_type")? as u8, error_code: field("error_code")? as u16 },
-        F::BroadcastContentType => TlvValue::BroadcastContentType { network_type: field("network_type")? as u8, content_type: field("content_type")? as u16 },
-        F::BroadcastFrequencyInterval => TlvValue::BroadcastFrequencyInterval { time_unit: field("time_unit")? as u8, number: field("number")? as u16 },
+        F::NetworkErrorCode => TlvValue::NetworkErrorCode {
+            network_type: field("network_type")? as u8,
+            error_code: field("error_code")? as u16,
+        },
+        F::BroadcastContentType => TlvValue::BroadcastContentType {
+            network_type: field("network_type")? as u8,
+            content_type: field("content_type")? as u16,
+        },
+        F::BroadcastFrequencyInterval => TlvValue::BroadcastFrequencyInterval {
+            time_unit: field("time_unit")? as u8,
+            number: field("number")? as u16,
+        },
         F::Prefixed => TlvValue::Prefixed {
             prefix: field("prefix")? as u8,
             data: hex_str(v.get("data").unwrap_or(&Value::String(String::new())))?,
@@ -695,7 +870,13 @@ fn tlv_value_from(tag: u16, v: &Value, name: &str) -> Result<TlvValue, PduJsonEr
             digit_mode: field("digit_mode")? as u8,
             ton: field("ton")? as u8,
             npi: field("npi")? as u8,
-            number: Bytes::from(v.get("number").and_then(Value::as_str).unwrap_or("").as_bytes().to_vec()),
+            number: Bytes::from(
+                v.get("number")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .as_bytes()
+                    .to_vec(),
+            ),
         },
         F::MsValidity => TlvValue::MsValidity {
             behaviour: field("behaviour")? as u8,
@@ -711,7 +892,10 @@ fn tlv_value_from(tag: u16, v: &Value, name: &str) -> Result<TlvValue, PduJsonEr
         F::ItsSessionInfo => TlvValue::ItsSessionInfo {
             session_number: field("session_number")? as u8,
             sequence_number: field("sequence_number")? as u8,
-            end_of_session: v.get("end_of_session").and_then(Value::as_bool).unwrap_or(false),
+            end_of_session: v
+                .get("end_of_session")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         },
     })
 }
@@ -721,21 +905,28 @@ fn tlvs_from(f: &Fields<'_>, data_coding: u8, opts: &JsonOptions) -> Result<Tlvs
     for (i, item) in f.array("tlvs")?.iter().enumerate() {
         let name = f.name(&format!("tlvs[{i}]"));
         let t = Fields::new(item, &name)?;
-        let tag = tag_from(t.get("tag").ok_or_else(|| err(t.name("tag"), "missing"))?, &t.name("tag"))?;
+        let tag = tag_from(
+            t.get("tag").ok_or_else(|| err(t.name("tag"), "missing"))?,
+            &t.name("tag"),
+        )?;
         let value: Vec<u8> = if let Some(h) = t.get("hex") {
             match h {
                 Value::String(h) => from_hex(h).map_err(|why| err(t.name("hex"), why))?,
                 _ => return Err(err(t.name("hex"), "must be a hex string")),
             }
-        } else if let (true, Some(Value::String(text))) = (tag == tags::MESSAGE_PAYLOAD, t.get("text")) {
-            text::encode_with_default(opts.default_alphabet, data_coding, text).map_err(|e| err(t.name("text"), e.to_string()))?
+        } else if let (true, Some(Value::String(text))) =
+            (tag == tags::MESSAGE_PAYLOAD, t.get("text"))
+        {
+            text::encode_with_default(opts.default_alphabet, data_coding, text)
+                .map_err(|e| err(t.name("text"), e.to_string()))?
         } else {
             match t.map.get("value") {
                 Some(v) => tlv_value_from(tag, v, &t.name("value"))?.to_bytes(),
                 None => return Err(err(&name, "needs \"hex\" or \"value\"")),
             }
         };
-        tlvs.try_push(tag, &value).map_err(|e| err(&name, e.to_string()))?;
+        tlvs.try_push(tag, &value)
+            .map_err(|e| err(&name, e.to_string()))?;
     }
     Ok(tlvs)
 }
@@ -764,10 +955,25 @@ fn sm_from(f: &Fields<'_>, opts: &JsonOptions) -> Result<SubmitSm, PduJsonError>
     })
 }
 
-fn short_message_from(f: &Fields<'_>, data_coding: u8, opts: &JsonOptions) -> Result<Bytes, PduJsonError> {
-    let sm = user_data_from(f.get("short_message"), &f.name("short_message"), data_coding, opts)?;
+fn short_message_from(
+    f: &Fields<'_>,
+    data_coding: u8,
+    opts: &JsonOptions,
+) -> Result<Bytes, PduJsonError> {
+    let sm = user_data_from(
+        f.get("short_message"),
+        &f.name("short_message"),
+        data_coding,
+        opts,
+    )?;
     if sm.len() > 255 {
-        return Err(err(f.name("short_message"), format!("{} octets: at most 255 fit (use the message_payload TLV)", sm.len())));
+        return Err(err(
+            f.name("short_message"),
+            format!(
+                "{} octets: at most 255 fit (use the message_payload TLV)",
+                sm.len()
+            ),
+        ));
     }
     Ok(sm)
 }
@@ -779,11 +985,21 @@ fn short_message_from(f: &Fields<'_>, data_coding: u8, opts: &JsonOptions) -> Re
 pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonError> {
     let f = Fields::new(v, "")?;
     let id = match f.get("command_id") {
-        Some(Value::String(s)) if command_id_by_name(s).is_some() => command_id_by_name(s).unwrap_or_default(),
+        Some(Value::String(s)) if command_id_by_name(s).is_some() => {
+            command_id_by_name(s).unwrap_or_default()
+        }
         Some(v) => {
-            let id = uint_value(v, u64::from(u32::MAX)).map_err(|why| err("command_id", format!("{why} (use a spec name such as \"submit_sm\")")))? as u32;
+            let id = uint_value(v, u64::from(u32::MAX)).map_err(|why| {
+                err(
+                    "command_id",
+                    format!("{why} (use a spec name such as \"submit_sm\")"),
+                )
+            })? as u32;
             if command_name(id).is_none() {
-                return Err(err("command_id", format!("0x{id:08X} is not a PDU of SMPP 3.4 or 5.0")));
+                return Err(err(
+                    "command_id",
+                    format!("0x{id:08X} is not a PDU of SMPP 3.4 or 5.0"),
+                ));
             }
             id
         }
@@ -806,9 +1022,24 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
             address_range: f.cstr("address_range")?,
         })
     };
-    let bind_resp = |f: &Fields<'_>| -> Result<BindResp, PduJsonError> { Ok(BindResp { system_id: f.cstr("system_id")?, tlvs: tlvs_from(f, 0, opts)? }) };
-    let sm_resp = |f: &Fields<'_>| -> Result<SubmitSmResp, PduJsonError> { Ok(SubmitSmResp { message_id: f.cstr("message_id")?, tlvs: tlvs_from(f, 0, opts)? }) };
-    let bc_resp = |f: &Fields<'_>| -> Result<BroadcastSmResp, PduJsonError> { Ok(BroadcastSmResp { message_id: f.cstr("message_id")?, tlvs: tlvs_from(f, 0, opts)? }) };
+    let bind_resp = |f: &Fields<'_>| -> Result<BindResp, PduJsonError> {
+        Ok(BindResp {
+            system_id: f.cstr("system_id")?,
+            tlvs: tlvs_from(f, 0, opts)?,
+        })
+    };
+    let sm_resp = |f: &Fields<'_>| -> Result<SubmitSmResp, PduJsonError> {
+        Ok(SubmitSmResp {
+            message_id: f.cstr("message_id")?,
+            tlvs: tlvs_from(f, 0, opts)?,
+        })
+    };
+    let bc_resp = |f: &Fields<'_>| -> Result<BroadcastSmResp, PduJsonError> {
+        Ok(BroadcastSmResp {
+            message_id: f.cstr("message_id")?,
+            tlvs: tlvs_from(f, 0, opts)?,
+        })
+    };
     let pdu = match id {
         c::BIND_TRANSMITTER => Pdu::BindTransmitter(bind(&f)?),
         c::BIND_RECEIVER => Pdu::BindReceiver(bind(&f)?),
@@ -816,7 +1047,10 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
         c::BIND_TRANSMITTER_RESP => Pdu::BindTransmitterResp(bind_resp(&f)?),
         c::BIND_RECEIVER_RESP => Pdu::BindReceiverResp(bind_resp(&f)?),
         c::BIND_TRANSCEIVER_RESP => Pdu::BindTransceiverResp(bind_resp(&f)?),
-        c::OUTBIND => Pdu::Outbind(Outbind { system_id: f.cstr("system_id")?, password: f.cstr("password")? }),
+        c::OUTBIND => Pdu::Outbind(Outbind {
+            system_id: f.cstr("system_id")?,
+            password: f.cstr("password")?,
+        }),
         c::UNBIND => Pdu::Unbind,
         c::UNBIND_RESP => Pdu::UnbindResp,
         c::ENQUIRE_LINK => Pdu::EnquireLink,
@@ -829,7 +1063,9 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
         c::DELIVER_SM => Pdu::DeliverSm(sm_from(&f, opts)?),
         c::SUBMIT_SM_RESP => Pdu::SubmitSmResp(sm_resp(&f)?),
         c::DATA_SM_RESP => Pdu::DataSmResp(sm_resp(&f)?),
-        c::DELIVER_SM_RESP => Pdu::DeliverSmResp(DeliverSmResp { message_id: f.cstr("message_id")? }),
+        c::DELIVER_SM_RESP => Pdu::DeliverSmResp(DeliverSmResp {
+            message_id: f.cstr("message_id")?,
+        }),
         c::DATA_SM => {
             let data_coding = f.u8("data_coding")?;
             Pdu::DataSm(DataSm {
@@ -857,7 +1093,12 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
                         destination_addr: d.cstr("destination_addr")?,
                     },
                     2 => DestAddress::DistributionList(d.cstr("dl_name")?),
-                    other => return Err(err(d.name("dest_flag"), format!("{other}: 1 (SME address) or 2 (distribution list)"))),
+                    other => {
+                        return Err(err(
+                            d.name("dest_flag"),
+                            format!("{other}: 1 (SME address) or 2 (distribution list)"),
+                        ))
+                    }
                 });
             }
             let sm = sm_from(&f, opts)?;
@@ -891,7 +1132,11 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
                     error_status_code: u.status("error_status_code")?,
                 });
             }
-            Pdu::SubmitMultiResp(SubmitMultiResp { message_id: f.cstr("message_id")?, unsuccess_smes: list, tlvs: tlvs_from(&f, 0, opts)? })
+            Pdu::SubmitMultiResp(SubmitMultiResp {
+                message_id: f.cstr("message_id")?,
+                unsuccess_smes: list,
+                tlvs: tlvs_from(&f, 0, opts)?,
+            })
         }
         c::QUERY_SM => Pdu::QuerySm(QuerySm {
             message_id: f.cstr("message_id")?,
@@ -970,7 +1215,12 @@ pub fn frame_from_json(v: &Value, opts: &JsonOptions) -> Result<Frame, PduJsonEr
             source_addr: f.cstr("source_addr")?,
             tlvs: tlvs_from(&f, 0, opts)?,
         }),
-        other => return Err(err("command_id", format!("0x{other:08X} is not a PDU of SMPP 3.4 or 5.0"))),
+        other => {
+            return Err(err(
+                "command_id",
+                format!("0x{other:08X} is not a PDU of SMPP 3.4 or 5.0"),
+            ))
+        }
     };
     Ok(Frame::with_status(sequence_number, command_status, pdu))
 }
@@ -1033,11 +1283,20 @@ pub fn run_cli(args: CliArgs) -> std::process::ExitCode {
         eprintln!("smppgw pdu: {msg}");
         ExitCode::from(2)
     };
-    let alphabet = |name: &str| parse_default_alphabet(name).ok_or_else(|| format!("--default-alphabet {name:?}: use gsm7, latin1 or ia5"));
+    let alphabet = |name: &str| {
+        parse_default_alphabet(name)
+            .ok_or_else(|| format!("--default-alphabet {name:?}: use gsm7, latin1 or ia5"))
+    };
     match args {
-        CliArgs::Decode { hex, strict, default_alphabet } => {
+        CliArgs::Decode {
+            hex,
+            strict,
+            default_alphabet,
+        } => {
             let opts = match alphabet(&default_alphabet) {
-                Ok(a) => JsonOptions { default_alphabet: a },
+                Ok(a) => JsonOptions {
+                    default_alphabet: a,
+                },
                 Err(e) => return fail(e),
             };
             let input = match read_input(hex.as_deref()) {
@@ -1066,9 +1325,14 @@ pub fn run_cli(args: CliArgs) -> std::process::ExitCode {
                 }
             }
         }
-        CliArgs::Encode { file, default_alphabet } => {
+        CliArgs::Encode {
+            file,
+            default_alphabet,
+        } => {
             let opts = match alphabet(&default_alphabet) {
-                Ok(a) => JsonOptions { default_alphabet: a },
+                Ok(a) => JsonOptions {
+                    default_alphabet: a,
+                },
                 Err(e) => return fail(e),
             };
             let text = match file.as_deref().filter(|p| p.as_os_str() != "-") {
@@ -1142,16 +1406,30 @@ mod tests {
             short_message: Bytes::from_static(b"id:1 sub:001 dlvrd:001 submit date:2401311200 done date:2401311201 stat:DELIVRD err:000 text:x"),
             ..SubmitSm::default()
         };
-        let bind = Bind { system_id: "sys".into(), password: "pw".into(), system_type: "VMA".into(), ..Bind::default() };
-        let resp = SubmitSmResp { message_id: "m1".into(), tlvs: tlvs.clone() };
+        let bind = Bind {
+            system_id: "sys".into(),
+            password: "pw".into(),
+            system_type: "VMA".into(),
+            ..Bind::default()
+        };
+        let resp = SubmitSmResp {
+            message_id: "m1".into(),
+            tlvs: tlvs.clone(),
+        };
         let pdus = vec![
             Pdu::BindTransmitter(bind.clone()),
             Pdu::BindReceiver(bind.clone()),
             Pdu::BindTransceiver(bind),
-            Pdu::BindTransmitterResp(BindResp { system_id: "SMSC".into(), tlvs: tlvs.clone() }),
+            Pdu::BindTransmitterResp(BindResp {
+                system_id: "SMSC".into(),
+                tlvs: tlvs.clone(),
+            }),
             Pdu::BindReceiverResp(BindResp::default()),
             Pdu::BindTransceiverResp(BindResp::default()),
-            Pdu::Outbind(Outbind { system_id: "SMSC".into(), password: "x".into() }),
+            Pdu::Outbind(Outbind {
+                system_id: "SMSC".into(),
+                password: "x".into(),
+            }),
             Pdu::Unbind,
             Pdu::UnbindResp,
             Pdu::EnquireLink,
@@ -1162,11 +1440,20 @@ mod tests {
             Pdu::SubmitSmResp(resp.clone()),
             Pdu::DataSmResp(resp),
             Pdu::DeliverSmResp(DeliverSmResp::default()),
-            Pdu::DataSm(DataSm { source_addr: "1".into(), data_coding: 8, tlvs: payload, ..DataSm::default() }),
+            Pdu::DataSm(DataSm {
+                source_addr: "1".into(),
+                data_coding: 8,
+                tlvs: payload,
+                ..DataSm::default()
+            }),
             Pdu::SubmitMulti(SubmitMulti {
                 source_addr: "1".into(),
                 dest_addresses: vec![
-                    DestAddress::Sme { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: "2".into() },
+                    DestAddress::Sme {
+                        dest_addr_ton: 1,
+                        dest_addr_npi: 1,
+                        destination_addr: "2".into(),
+                    },
                     DestAddress::DistributionList("friends".into()),
                 ],
                 short_message: Bytes::from_static(b"hi"),
@@ -1175,27 +1462,84 @@ mod tests {
             Pdu::SubmitMultiResp(SubmitMultiResp {
                 message_id: "m".into(),
                 unsuccess_smes: vec![
-                    UnsuccessSme { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: "3".into(), error_status_code: CommandStatus::ESME_RINVDSTADR },
-                    UnsuccessSme { error_status_code: CommandStatus(0x0000_0401), ..UnsuccessSme::default() },
+                    UnsuccessSme {
+                        dest_addr_ton: 1,
+                        dest_addr_npi: 1,
+                        destination_addr: "3".into(),
+                        error_status_code: CommandStatus::ESME_RINVDSTADR,
+                    },
+                    UnsuccessSme {
+                        error_status_code: CommandStatus(0x0000_0401),
+                        ..UnsuccessSme::default()
+                    },
                 ],
                 tlvs: Tlvs::new(),
             }),
-            Pdu::QuerySm(QuerySm { message_id: "m".into(), source_addr: "1".into(), ..QuerySm::default() }),
-            Pdu::QuerySmResp(QuerySmResp { message_id: "m".into(), final_date: "240131120000000+".into(), message_state: 2, error_code: 0 }),
-            Pdu::CancelSm(CancelSm { message_id: "m".into(), ..CancelSm::default() }),
+            Pdu::QuerySm(QuerySm {
+                message_id: "m".into(),
+                source_addr: "1".into(),
+                ..QuerySm::default()
+            }),
+            Pdu::QuerySmResp(QuerySmResp {
+                message_id: "m".into(),
+                final_date: "240131120000000+".into(),
+                message_state: 2,
+                error_code: 0,
+            }),
+            Pdu::CancelSm(CancelSm {
+                message_id: "m".into(),
+                ..CancelSm::default()
+            }),
             Pdu::CancelSmResp,
-            Pdu::ReplaceSm(ReplaceSm { message_id: "m".into(), short_message: Bytes::from_static(b"new"), ..ReplaceSm::default() }),
+            Pdu::ReplaceSm(ReplaceSm {
+                message_id: "m".into(),
+                short_message: Bytes::from_static(b"new"),
+                ..ReplaceSm::default()
+            }),
             Pdu::ReplaceSmResp,
-            Pdu::AlertNotification(AlertNotification { source_addr: "1".into(), esme_addr: "2".into(), ..AlertNotification::default() }),
-            Pdu::BroadcastSm(BroadcastSm { message_id: "".into(), tlvs: tlvs.clone(), ..BroadcastSm::default() }),
-            Pdu::BroadcastSmResp(BroadcastSmResp { message_id: "b".into(), tlvs: Tlvs::new() }),
-            Pdu::QueryBroadcastSm(QueryBroadcastSm { message_id: "b".into(), ..QueryBroadcastSm::default() }),
-            Pdu::QueryBroadcastSmResp(QueryBroadcastSmResp { message_id: "b".into(), tlvs }),
-            Pdu::CancelBroadcastSm(CancelBroadcastSm { message_id: "b".into(), ..CancelBroadcastSm::default() }),
+            Pdu::AlertNotification(AlertNotification {
+                source_addr: "1".into(),
+                esme_addr: "2".into(),
+                ..AlertNotification::default()
+            }),
+            Pdu::BroadcastSm(BroadcastSm {
+                message_id: "".into(),
+                tlvs: tlvs.clone(),
+                ..BroadcastSm::default()
+            }),
+            Pdu::BroadcastSmResp(BroadcastSmResp {
+                message_id: "b".into(),
+                tlvs: Tlvs::new(),
+            }),
+            Pdu::QueryBroadcastSm(QueryBroadcastSm {
+                message_id: "b".into(),
+                ..QueryBroadcastSm::default()
+            }),
+            Pdu::QueryBroadcastSmResp(QueryBroadcastSmResp {
+                message_id: "b".into(),
+                tlvs,
+            }),
+            Pdu::CancelBroadcastSm(CancelBroadcastSm {
+                message_id: "b".into(),
+                ..CancelBroadcastSm::default()
+            }),
             Pdu::CancelBroadcastSmResp,
         ];
-        assert_eq!(pdus.len(), smpp_codec::command::ALL_COMMAND_IDS.len(), "one of each PDU");
-        pdus.into_iter().enumerate().map(|(i, p)| Frame::with_status(i as u32 + 1, CommandStatus(if i % 7 == 3 { 0x58 } else { 0 }), p)).collect()
+        assert_eq!(
+            pdus.len(),
+            smpp_codec::command::ALL_COMMAND_IDS.len(),
+            "one of each PDU"
+        );
+        pdus.into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Frame::with_status(
+                    i as u32 + 1,
+                    CommandStatus(if i % 7 == 3 { 0x58 } else { 0 }),
+                    p,
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -1223,15 +1567,36 @@ mod tests {
         );
         let f = &every_pdu()[12];
         let j = frame_to_json(f, &opts());
-        let Json::Object(fields) = &j else { panic!("object") };
+        let Json::Object(fields) = &j else {
+            panic!("object")
+        };
         let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
             [
-                "command_length", "command_id", "command_status", "sequence_number", "service_type", "source_addr_ton", "source_addr_npi",
-                "source_addr", "dest_addr_ton", "dest_addr_npi", "destination_addr", "esm_class", "protocol_id", "priority_flag",
-                "schedule_delivery_time", "validity_period", "registered_delivery", "replace_if_present_flag", "data_coding",
-                "sm_default_msg_id", "sm_length", "short_message", "tlvs"
+                "command_length",
+                "command_id",
+                "command_status",
+                "sequence_number",
+                "service_type",
+                "source_addr_ton",
+                "source_addr_npi",
+                "source_addr",
+                "dest_addr_ton",
+                "dest_addr_npi",
+                "destination_addr",
+                "esm_class",
+                "protocol_id",
+                "priority_flag",
+                "schedule_delivery_time",
+                "validity_period",
+                "registered_delivery",
+                "replace_if_present_flag",
+                "data_coding",
+                "sm_default_msg_id",
+                "sm_length",
+                "short_message",
+                "tlvs"
             ]
         );
         // The alphanumeric sender keeps its '@' (no GSM encoding of a C-Octet String).
@@ -1242,10 +1607,22 @@ mod tests {
         assert_eq!(sm["udh"]["reference"], 9);
         assert_eq!(sm["udh"]["total"], 2);
         let tlvs = j.get("tlvs").unwrap().to_value();
-        assert_eq!(tlvs[0], serde_json::json!({"tag": "receipted_message_id", "value": "ab12", "hex": "6162313200"}));
-        assert_eq!(tlvs[2]["value"], serde_json::json!({"network_type": 3, "error_code": 11}));
-        assert_eq!(tlvs[4]["value"], serde_json::json!({"behaviour": 4, "time_unit": 9, "number": 30}));
-        assert!(tlvs[7]["error"].as_str().unwrap().contains("invalid length"));
+        assert_eq!(
+            tlvs[0],
+            serde_json::json!({"tag": "receipted_message_id", "value": "ab12", "hex": "6162313200"})
+        );
+        assert_eq!(
+            tlvs[2]["value"],
+            serde_json::json!({"network_type": 3, "error_code": 11})
+        );
+        assert_eq!(
+            tlvs[4]["value"],
+            serde_json::json!({"behaviour": 4, "time_unit": 9, "number": 30})
+        );
+        assert!(tlvs[7]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid length"));
         assert_eq!(tlvs[8]["tag"], "0x1400");
     }
 
@@ -1270,17 +1647,27 @@ mod tests {
         )
         .unwrap();
         let f = frame_from_json(&v, &opts()).unwrap();
-        let Pdu::SubmitSm(sm) = &f.pdu else { panic!("submit_sm") };
+        let Pdu::SubmitSm(sm) = &f.pdu else {
+            panic!("submit_sm")
+        };
         assert_eq!(f.sequence_number, 7);
         assert_eq!(f.command_status, CommandStatus::ESME_ROK);
-        assert_eq!(&sm.short_message[..], &[0x48, 0x69, 0x20, 0x1B, 0x28, 0x1B, 0x65, 0x1B, 0x29]);
+        assert_eq!(
+            &sm.short_message[..],
+            &[0x48, 0x69, 0x20, 0x1B, 0x28, 0x1B, 0x65, 0x1B, 0x29]
+        );
         assert_eq!(sm.tlvs.get_u16(tags::USER_MESSAGE_REFERENCE), Some(42));
         assert_eq!(sm.tlvs.get(0x1401).unwrap(), &[1, 2][..]);
         assert_eq!(sm.tlvs.network_error_code(), Some((3, 1)));
         // A Latin-1 bind writes data_coding 0 text in Latin-1.
-        let latin = JsonOptions { default_alphabet: DefaultAlphabet::Latin1 };
-        let v: Value = serde_json::from_str(r#"{"command_id":"deliver_sm","short_message":"é"}"#).unwrap();
-        let Pdu::DeliverSm(sm) = frame_from_json(&v, &latin).unwrap().pdu else { panic!("deliver_sm") };
+        let latin = JsonOptions {
+            default_alphabet: DefaultAlphabet::Latin1,
+        };
+        let v: Value =
+            serde_json::from_str(r#"{"command_id":"deliver_sm","short_message":"é"}"#).unwrap();
+        let Pdu::DeliverSm(sm) = frame_from_json(&v, &latin).unwrap().pdu else {
+            panic!("deliver_sm")
+        };
         assert_eq!(&sm.short_message[..], &[0xE9]);
     }
 
@@ -1290,13 +1677,34 @@ mod tests {
             (r#"{"sequence_number":1}"#, "command_id"),
             (r#"{"command_id":"submit_smx"}"#, "command_id"),
             (r#"{"command_id":"submit_sm","esm_class":256}"#, "esm_class"),
-            (r#"{"command_id":"submit_sm","short_message":{"hex":"zz"}}"#, "short_message.hex"),
-            (r#"{"command_id":"submit_sm","short_message":{"text":"ж"}}"#, "short_message"),
-            (r#"{"command_id":"submit_sm","tlvs":[{"tag":"nope","value":1}]}"#, "tlvs[0].tag"),
-            (r#"{"command_id":"submit_sm","tlvs":[{"tag":"message_state","value":"x"}]}"#, "tlvs[0].value"),
-            (r#"{"command_id":"submit_multi","dest_address":[{"dest_flag":3}]}"#, "dest_address[0].dest_flag"),
-            (r#"{"command_id":"enquire_link","command_status":"ESME_NOPE"}"#, "command_status"),
-            (r#"{"command_id":"bind_transmitter","system_id":"a\u0000b"}"#, "system_id"),
+            (
+                r#"{"command_id":"submit_sm","short_message":{"hex":"zz"}}"#,
+                "short_message.hex",
+            ),
+            (
+                r#"{"command_id":"submit_sm","short_message":{"text":"ж"}}"#,
+                "short_message",
+            ),
+            (
+                r#"{"command_id":"submit_sm","tlvs":[{"tag":"nope","value":1}]}"#,
+                "tlvs[0].tag",
+            ),
+            (
+                r#"{"command_id":"submit_sm","tlvs":[{"tag":"message_state","value":"x"}]}"#,
+                "tlvs[0].value",
+            ),
+            (
+                r#"{"command_id":"submit_multi","dest_address":[{"dest_flag":3}]}"#,
+                "dest_address[0].dest_flag",
+            ),
+            (
+                r#"{"command_id":"enquire_link","command_status":"ESME_NOPE"}"#,
+                "command_status",
+            ),
+            (
+                r#"{"command_id":"bind_transmitter","system_id":"a\u0000b"}"#,
+                "system_id",
+            ),
             (r#"[1,2]"#, "(document)"),
         ];
         for (doc, field) in cases {
@@ -1304,9 +1712,15 @@ mod tests {
             let e = frame_from_json(&v, &opts()).unwrap_err();
             assert_eq!(e.field, field, "{doc}: {e}");
         }
-        let v: Value = serde_json::from_str(r#"{"command_id":"0x00000015","command_status":"0x58","sequence_number":"9"}"#).unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{"command_id":"0x00000015","command_status":"0x58","sequence_number":"9"}"#,
+        )
+        .unwrap();
         let f = frame_from_json(&v, &opts()).unwrap();
-        assert_eq!((f.pdu, f.command_status, f.sequence_number), (Pdu::EnquireLink, CommandStatus::ESME_RTHROTTLED, 9));
+        assert_eq!(
+            (f.pdu, f.command_status, f.sequence_number),
+            (Pdu::EnquireLink, CommandStatus::ESME_RTHROTTLED, 9)
+        );
     }
 
     #[test]

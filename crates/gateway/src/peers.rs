@@ -10,7 +10,9 @@ use futures::future::BoxFuture;
 use smpp_codec::pdu::{Bind, DecodeOptions, Frame, Pdu};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::types::BindKind;
-use smpp_session::{BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHandler, SessionInfo, TpsLimiter};
+use smpp_session::{
+    BindGrant, InboundReply, LinkEvent, SessionConfig, SessionHandler, SessionInfo, TpsLimiter,
+};
 
 use crate::app::Gateway;
 use crate::config::{ip_allowed, secs_opt, source_allowed, BindType, ServerBind, TpsExceeded};
@@ -53,7 +55,10 @@ impl PeerWindows {
     /// message).
     pub fn get(&self, peer: &str, tps_limit: u32) -> TpsLimiter {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let w = map.entry(peer.to_string()).or_insert_with(|| TpsLimiter::new(tps_limit)).clone();
+        let w = map
+            .entry(peer.to_string())
+            .or_insert_with(|| TpsLimiter::new(tps_limit))
+            .clone();
         w.set_limit(tps_limit);
         w
     }
@@ -79,7 +84,13 @@ enum Rate {
 
 /// Place one `submit_sm` of `peer` at `now` in its per-second window: within it, over it
 /// (`throttle`), or in the first later second with room (`delay`).
-fn place(windows: &PeerWindows, peer: &str, tps_limit: u32, mode: TpsExceeded, now: std::time::Instant) -> Rate {
+fn place(
+    windows: &PeerWindows,
+    peer: &str,
+    tps_limit: u32,
+    mode: TpsExceeded,
+    now: std::time::Instant,
+) -> Rate {
     if tps_limit == 0 {
         return Rate::Within;
     }
@@ -99,11 +110,21 @@ fn place(windows: &PeerWindows, peer: &str, tps_limit: u32, mode: TpsExceeded, n
 impl ServerSide {
     /// A handler for `gw`'s partners.
     pub fn new(gw: Arc<Gateway>) -> Self {
-        ServerSide { gw, submit_rate: PeerWindows::default(), deliver_rate: PeerWindows::default() }
+        ServerSide {
+            gw,
+            submit_rate: PeerWindows::default(),
+            deliver_rate: PeerWindows::default(),
+        }
     }
 
     fn rate(&self, peer: &str, tps_limit: u32, mode: TpsExceeded) -> Rate {
-        place(&self.submit_rate, peer, tps_limit, mode, tokio::time::Instant::now().into_std())
+        place(
+            &self.submit_rate,
+            peer,
+            tps_limit,
+            mode,
+            tokio::time::Instant::now().into_std(),
+        )
     }
 }
 
@@ -114,7 +135,12 @@ impl ServerSide {
 }
 
 impl SessionHandler for ServerSide {
-    fn authenticate(&self, remote: SocketAddr, kind: BindKind, bind: &Bind) -> Result<BindGrant, CommandStatus> {
+    fn authenticate(
+        &self,
+        remote: SocketAddr,
+        kind: BindKind,
+        bind: &Bind,
+    ) -> Result<BindGrant, CommandStatus> {
         let cfg = self.gw.config();
         let system_id = bind.system_id.to_str_lossy();
         let refuse = |peer: &str, status: CommandStatus, why: &str| {
@@ -122,7 +148,11 @@ impl SessionHandler for ServerSide {
             Self::labels(peer, &system_id).inc(telemetry::BIND_FAILURES);
             Err(status)
         };
-        let Some(peer) = cfg.server_binds.iter().find(|b| b.system_id.as_bytes() == bind.system_id.as_bytes()) else {
+        let Some(peer) = cfg
+            .server_binds
+            .iter()
+            .find(|b| b.system_id.as_bytes() == bind.system_id.as_bytes())
+        else {
             return refuse("", CommandStatus::ESME_RINVSYSID, "unknown system_id");
         };
         if peer.password.as_bytes() != bind.password.as_bytes() {
@@ -132,10 +162,18 @@ impl SessionHandler for ServerSide {
             return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "peer disabled");
         }
         if !ip_allowed(&peer.ip_whitelist, remote.ip()) {
-            return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "address not in ip_whitelist");
+            return refuse(
+                &peer.name,
+                CommandStatus::ESME_RBINDFAIL,
+                "address not in ip_whitelist",
+            );
         }
         if !peer.allowed_bind_types.contains(&BindType::from_kind(kind)) {
-            return refuse(&peer.name, CommandStatus::ESME_RBINDFAIL, "bind type not in allowed_bind_types");
+            return refuse(
+                &peer.name,
+                CommandStatus::ESME_RBINDFAIL,
+                "bind type not in allowed_bind_types",
+            );
         }
         // max_sessions is checked, atomically with the registration, by the session layer.
         tracing::debug!(%remote, peer = %peer.name, system_id = %system_id, bind_type = BindType::from_kind(kind).as_str(), "partner credentials accepted");
@@ -147,14 +185,24 @@ impl SessionHandler for ServerSide {
         })
     }
 
-    fn on_message(&self, session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
+    fn on_message(
+        &self,
+        session: Arc<SessionInfo>,
+        frame: Frame,
+    ) -> BoxFuture<'static, InboundReply> {
         let gw = self.gw.clone();
         let cfg = gw.config();
         let (whitelist, tps_limit, mode) = cfg
             .server_binds
             .iter()
             .find(|b| b.name == session.peer_name)
-            .map(|b| (b.source_address_whitelist.clone(), b.tps_limit, b.tps_exceeded))
+            .map(|b| {
+                (
+                    b.source_address_whitelist.clone(),
+                    b.tps_limit,
+                    b.tps_exceeded,
+                )
+            })
             .unwrap_or_default();
         // Placed now, in arrival order, before any waiting.
         let rate = self.rate(&session.peer_name, tps_limit, mode);
@@ -182,20 +230,53 @@ impl SessionHandler for ServerSide {
             };
             if !source_allowed(&whitelist, &source) {
                 labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "source_address");
-                tracing::warn!("SMPP Server: Rejecting submit_sm from {} - source_addr '{}' not in whitelist", session.peer_name, source);
+                tracing::warn!(
+                    "SMPP Server: Rejecting submit_sm from {} - source_addr '{}' not in whitelist",
+                    session.peer_name,
+                    source
+                );
                 return InboundReply::error(CommandStatus::ESME_RINVSRCADR);
             }
             let frontend = gw.frontend(&session.peer_name);
-            let origin = Origin { bind_name: &session.peer_name, bind_mode: BindMode::Server, system_id: &session.system_id, frontend: &frontend };
+            let origin = Origin {
+                bind_name: &session.peer_name,
+                bind_mode: BindMode::Server,
+                system_id: &session.system_id,
+                frontend: &frontend,
+            };
             let id = new_message_id();
-            let settings = gw.config().server_binds.iter().find(|b| b.name == session.peer_name).map(|b| b.text_settings()).unwrap_or_default();
+            let settings = gw
+                .config()
+                .server_binds
+                .iter()
+                .find(|b| b.name == session.peer_name)
+                .map(|b| b.text_settings())
+                .unwrap_or_default();
             let msg = match &frame.pdu {
-                Pdu::SubmitSm(sm) => convert::inbound_from_sm_with(id.clone(), core_bridge::api::Direction::Mt, sm, &origin, now_ms(), &settings),
-                Pdu::DataSm(sm) => convert::inbound_from_data_sm_with(id.clone(), true, sm, &origin, now_ms(), &settings),
+                Pdu::SubmitSm(sm) => convert::inbound_from_sm_with(
+                    id.clone(),
+                    core_bridge::api::Direction::Mt,
+                    sm,
+                    &origin,
+                    now_ms(),
+                    &settings,
+                ),
+                Pdu::DataSm(sm) => convert::inbound_from_data_sm_with(
+                    id.clone(),
+                    true,
+                    sm,
+                    &origin,
+                    now_ms(),
+                    &settings,
+                ),
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
             // ESME_ROK only once the message is in the core or on disk in the retry cache.
-            match gw.handover.accept(&session.peer_name, BindMode::Server, msg).await {
+            match gw
+                .handover
+                .accept(&session.peer_name, BindMode::Server, msg)
+                .await
+            {
                 Ok(_) => InboundReply::ok(id),
                 Err(Refusal::Temporary(e)) => {
                     labels.inc_with(telemetry::INBOUND_REFUSED, "reason", "core_unavailable");
@@ -219,7 +300,10 @@ impl SessionHandler for ServerSide {
         match event {
             LinkEvent::Bound => {
                 // Logged here, once the session layer registered it (max_sessions passed).
-                let bind_type = session.kind.map(|k| BindType::from_kind(k).as_str()).unwrap_or("?");
+                let bind_type = session
+                    .kind
+                    .map(|k| BindType::from_kind(k).as_str())
+                    .unwrap_or("?");
                 tracing::info!(remote = %session.remote, peer = %session.peer_name, system_id = %session.system_id, bind_type, tls = session.tls, "partner bound");
                 labels.inc(telemetry::BIND_SUCCESS);
                 labels.set(telemetry::CONNECTION_STATUS, 1.0);
@@ -255,19 +339,38 @@ pub struct ClientSide {
 }
 
 impl SessionHandler for ClientSide {
-    fn on_message(&self, session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
+    fn on_message(
+        &self,
+        session: Arc<SessionInfo>,
+        frame: Frame,
+    ) -> BoxFuture<'static, InboundReply> {
         let gw = self.gw.clone();
         let name = self.name.clone();
         let labels = self.labels.clone();
         Box::pin(async move {
             labels.inc(telemetry::MESSAGES_RECEIVED);
             let frontend = gw.frontend(&name);
-            let origin = Origin { bind_name: &name, bind_mode: BindMode::Client, system_id: &session.system_id, frontend: &frontend };
+            let origin = Origin {
+                bind_name: &name,
+                bind_mode: BindMode::Client,
+                system_id: &session.system_id,
+                frontend: &frontend,
+            };
             let id = new_message_id();
-            let settings = gw.config().binds.iter().find(|b| b.name == name).map(|b| b.text_settings()).unwrap_or_default();
+            let settings = gw
+                .config()
+                .binds
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| b.text_settings())
+                .unwrap_or_default();
             let msg = match &frame.pdu {
-                Pdu::DeliverSm(sm) => convert::inbound_from_deliver_with(id, sm, &origin, now_ms(), &settings),
-                Pdu::DataSm(sm) => convert::inbound_from_data_sm_with(id, false, sm, &origin, now_ms(), &settings),
+                Pdu::DeliverSm(sm) => {
+                    convert::inbound_from_deliver_with(id, sm, &origin, now_ms(), &settings)
+                }
+                Pdu::DataSm(sm) => {
+                    convert::inbound_from_data_sm_with(id, false, sm, &origin, now_ms(), &settings)
+                }
                 _ => return InboundReply::error(CommandStatus::ESME_RINVCMDID),
             };
             // Receipts too: ESME_ROK only once the core or the retry cache has it.
@@ -323,19 +426,38 @@ mod tests {
     fn over_tps_is_throttled_or_delayed_as_configured_per_partner() {
         let w = PeerWindows::default();
         let t0 = Instant::now();
-        let throttle: Vec<Rate> = (0..4).map(|_| place(&w, "a", 3, TpsExceeded::Throttle, t0)).collect();
-        assert_eq!(throttle, vec![Rate::Within, Rate::Within, Rate::Within, Rate::Over]);
+        let throttle: Vec<Rate> = (0..4)
+            .map(|_| place(&w, "a", 3, TpsExceeded::Throttle, t0))
+            .collect();
+        assert_eq!(
+            throttle,
+            vec![Rate::Within, Rate::Within, Rate::Within, Rate::Over]
+        );
         // Another partner has its own window.
         assert_eq!(place(&w, "b", 1, TpsExceeded::Throttle, t0), Rate::Within);
         assert_eq!(place(&w, "b", 1, TpsExceeded::Throttle, t0), Rate::Over);
         // Delay: the excess is placed in the next seconds, in order.
-        let delayed: Vec<Rate> = (0..5).map(|_| place(&w, "c", 2, TpsExceeded::Delay, t0)).collect();
+        let delayed: Vec<Rate> = (0..5)
+            .map(|_| place(&w, "c", 2, TpsExceeded::Delay, t0))
+            .collect();
         let s = Duration::from_secs(1);
-        assert_eq!(delayed, vec![Rate::Within, Rate::Within, Rate::WaitUntil(t0 + s), Rate::WaitUntil(t0 + s), Rate::WaitUntil(t0 + 2 * s)]);
+        assert_eq!(
+            delayed,
+            vec![
+                Rate::Within,
+                Rate::Within,
+                Rate::WaitUntil(t0 + s),
+                Rate::WaitUntil(t0 + s),
+                Rate::WaitUntil(t0 + 2 * s)
+            ]
+        );
         // A new limit applies to the next PDU; 0 is no limit.
         assert_eq!(place(&w, "a", 4, TpsExceeded::Throttle, t0), Rate::Within);
         assert_eq!(place(&w, "a", 0, TpsExceeded::Throttle, t0), Rate::Within);
-        assert_eq!(place(&w, "a", 4, TpsExceeded::Throttle, t0 + s), Rate::Within);
+        assert_eq!(
+            place(&w, "a", 4, TpsExceeded::Throttle, t0 + s),
+            Rate::Within
+        );
     }
 
     #[test]

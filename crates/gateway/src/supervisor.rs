@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use smpp_session::{spawn_client, ClientHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{client_config, poll_interval, queue_worker, Gateway, SendPolicy, Target, STAGGER};
+use crate::app::{
+    client_config, poll_interval, queue_worker, Gateway, SendPolicy, Target, STAGGER,
+};
 use crate::config::{ClientBind, Config, ServerBind};
 use crate::peers::{server_session_config, ClientSide};
 use crate::telemetry::{self, BindLabels};
@@ -48,7 +50,9 @@ impl PeerOverrides {
     /// Read the overrides; none when the file does not exist.
     pub fn load(path: &Path) -> Result<Self, String> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
@@ -79,7 +83,11 @@ impl PeerOverrides {
     }
 }
 
-fn merge<T: Clone>(file: &[T], over: &BTreeMap<String, Option<T>>, name: impl Fn(&T) -> &String) -> Vec<T> {
+fn merge<T: Clone>(
+    file: &[T],
+    over: &BTreeMap<String, Option<T>>,
+    name: impl Fn(&T) -> &String,
+) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
     for p in file {
         match over.get(name(p)) {
@@ -141,10 +149,38 @@ pub enum ClientChange {
 pub fn client_change(old: &ClientBind, new: &ClientBind) -> ClientChange {
     fn bind_params(b: &ClientBind) -> impl PartialEq + '_ {
         (
-            (&b.host, b.port, &b.system_id, &b.password, &b.system_type, b.addr_ton, b.addr_npi, &b.address_range),
-            (b.interface_version, b.bind_type, b.bind_timeout, b.reconnect_interval, b.enabled),
-            (b.reconnect_max_interval, b.connect_timeout, b.throttle_resends, b.max_consecutive_timeouts, b.drain_timeout, b.unbind_timeout),
-            (b.tls, &b.tls_ca_file, &b.tls_server_name, &b.tls_cert_file, &b.tls_key_file),
+            (
+                &b.host,
+                b.port,
+                &b.system_id,
+                &b.password,
+                &b.system_type,
+                b.addr_ton,
+                b.addr_npi,
+                &b.address_range,
+            ),
+            (
+                b.interface_version,
+                b.bind_type,
+                b.bind_timeout,
+                b.reconnect_interval,
+                b.enabled,
+            ),
+            (
+                b.reconnect_max_interval,
+                b.connect_timeout,
+                b.throttle_resends,
+                b.max_consecutive_timeouts,
+                b.drain_timeout,
+                b.unbind_timeout,
+            ),
+            (
+                b.tls,
+                &b.tls_ca_file,
+                &b.tls_server_name,
+                &b.tls_cert_file,
+                &b.tls_key_file,
+            ),
         )
     }
     if bind_params(old) != bind_params(new) {
@@ -158,7 +194,11 @@ pub fn client_change(old: &ClientBind, new: &ClientBind) -> ClientChange {
 
 /// How the queue worker of client bind `b` treats a failed `submit_sm` (its keys).
 fn send_policy_client(b: &ClientBind) -> SendPolicy {
-    SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) }
+    SendPolicy {
+        timeout_action: b.response_timeout_action,
+        resend_attempts: b.resend_attempts,
+        response_timeout: Duration::from_secs(b.response_timeout.max(1)),
+    }
 }
 
 /// What an edit of a server peer asks of its live sessions.
@@ -176,11 +216,28 @@ pub enum ServerChange {
 /// Classify the edit `old` → `new` of a server peer. The password and the source address
 /// whitelist are read at each bind / PDU, so they need nothing here.
 pub fn server_change(old: &ServerBind, new: &ServerBind) -> ServerChange {
-    if old.system_id != new.system_id || old.ip_whitelist != new.ip_whitelist || old.allowed_bind_types != new.allowed_bind_types {
-        ServerChange::Rebind
-    } else if (old.tps_limit, old.enquire_link_interval, old.window_size, old.response_timeout, old.inactivity_timeout, old.queue_check_frequency, old.strict_pdu)
-        != (new.tps_limit, new.enquire_link_interval, new.window_size, new.response_timeout, new.inactivity_timeout, new.queue_check_frequency, new.strict_pdu)
+    if old.system_id != new.system_id
+        || old.ip_whitelist != new.ip_whitelist
+        || old.allowed_bind_types != new.allowed_bind_types
     {
+        ServerChange::Rebind
+    } else if (
+        old.tps_limit,
+        old.enquire_link_interval,
+        old.window_size,
+        old.response_timeout,
+        old.inactivity_timeout,
+        old.queue_check_frequency,
+        old.strict_pdu,
+    ) != (
+        new.tps_limit,
+        new.enquire_link_interval,
+        new.window_size,
+        new.response_timeout,
+        new.inactivity_timeout,
+        new.queue_check_frequency,
+        new.strict_pdu,
+    ) {
         ServerChange::Live
     } else {
         ServerChange::None
@@ -195,8 +252,20 @@ impl Gateway {
         self.set_config(new.clone());
         if let Some(core) = &self.embedded {
             core.set_routes(
-                new.routes.iter().map(|r| embedded_core::Route { prefix: r.prefix.clone(), dest_smsc: r.dest_smsc.clone() }).collect(),
-                new.mo_routes.iter().map(|r| embedded_core::MoRoute { prefix: r.prefix.clone(), source_smsc: r.source_smsc.clone() }).collect(),
+                new.routes
+                    .iter()
+                    .map(|r| embedded_core::Route {
+                        prefix: r.prefix.clone(),
+                        dest_smsc: r.dest_smsc.clone(),
+                    })
+                    .collect(),
+                new.mo_routes
+                    .iter()
+                    .map(|r| embedded_core::MoRoute {
+                        prefix: r.prefix.clone(),
+                        source_smsc: r.source_smsc.clone(),
+                    })
+                    .collect(),
             );
             core.set_known_dest_smsc(new.binds.iter().map(|b| b.name.clone()).collect());
             if let Err(e) = core.set_api_clients(new.api_clients.clone()) {
@@ -207,7 +276,12 @@ impl Gateway {
 
         // Client binds: stop what is gone, disabled or re-parametered; update what changed
         // live; start what is wanted and absent.
-        let wanted: HashMap<&str, &ClientBind> = new.binds.iter().filter(|b| b.enabled).map(|b| (b.name.as_str(), b)).collect();
+        let wanted: HashMap<&str, &ClientBind> = new
+            .binds
+            .iter()
+            .filter(|b| b.enabled)
+            .map(|b| (b.name.as_str(), b))
+            .collect();
         let names: Vec<String> = rt.clients.keys().cloned().collect();
         for name in names {
             let change = match (wanted.get(name.as_str()), rt.clients.get(&name)) {
@@ -219,33 +293,70 @@ impl Gateway {
                 ClientChange::None => {}
                 ClientChange::Live => {
                     let b = wanted[name.as_str()];
-                    let Some(r) = rt.clients.get_mut(&name) else { continue };
+                    let Some(r) = rt.clients.get_mut(&name) else {
+                        continue;
+                    };
                     tracing::info!(bind = %name, "client bind: new TPS/timers/window applied to the live session");
                     match client_config(b, Duration::ZERO, new.max_pdu_len) {
                         Ok(c) => r.handle.update_session(c.session, b.tps_limit),
                         // Only the session's timers, TPS and window are used here; TLS files
                         // changed since validation would make this fail.
-                        Err(e) => tracing::error!(bind = %name, "new session settings not applied: TLS: {e}"),
+                        Err(e) => {
+                            tracing::error!(bind = %name, "new session settings not applied: TLS: {e}")
+                        }
                     }
                     r.worker_stop.cancel();
                     r.worker_stop = r.stop.child_token();
-                    let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
+                    let labels = BindLabels::client(
+                        &b.name,
+                        &b.host,
+                        b.port,
+                        b.bind_type.as_str(),
+                        &b.system_id,
+                    );
                     let poll = poll_interval(&new, b.queue_check_frequency);
-                    self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(r.handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, send_policy_client(b), r.worker_stop.clone()));
+                    self.tasks.spawn(queue_worker(
+                        self.clone(),
+                        b.name.clone(),
+                        Target::Carrier(r.handle.clone()),
+                        labels,
+                        b.window_size,
+                        poll,
+                        b.tps_limit.max(1) as usize,
+                        send_policy_client(b),
+                        r.worker_stop.clone(),
+                    ));
                     r.config = b.clone();
                 }
                 ClientChange::Reconnect => {
-                    let Some(r) = rt.clients.remove(&name) else { continue };
-                    let why = if wanted.contains_key(name.as_str()) { "its bind parameters changed: binding again" } else { "disabled or deleted: unbinding" };
+                    let Some(r) = rt.clients.remove(&name) else {
+                        continue;
+                    };
+                    let why = if wanted.contains_key(name.as_str()) {
+                        "its bind parameters changed: binding again"
+                    } else {
+                        "disabled or deleted: unbinding"
+                    };
                     tracing::info!(bind = %name, "client bind stopping: {why}");
                     r.stop.cancel();
                     r.handle.stop();
                     // In-flight answers (drain_timeout), then unbind_resp (unbind_timeout).
-                    let bound = Duration::from_secs(r.config.drain_timeout + r.config.unbind_timeout + 2);
-                    if tokio::time::timeout(bound, r.handle.wait_stopped()).await.is_err() {
+                    let bound =
+                        Duration::from_secs(r.config.drain_timeout + r.config.unbind_timeout + 2);
+                    if tokio::time::timeout(bound, r.handle.wait_stopped())
+                        .await
+                        .is_err()
+                    {
                         tracing::warn!(bind = %name, "client bind did not unbind within {}s", bound.as_secs());
                     }
-                    BindLabels::client(&r.config.name, &r.config.host, r.config.port, r.config.bind_type.as_str(), &r.config.system_id).set(telemetry::CONNECTION_STATUS, 0.0);
+                    BindLabels::client(
+                        &r.config.name,
+                        &r.config.host,
+                        r.config.port,
+                        r.config.bind_type.as_str(),
+                        &r.config.system_id,
+                    )
+                    .set(telemetry::CONNECTION_STATUS, 0.0);
                 }
             }
         }
@@ -254,11 +365,20 @@ impl Gateway {
             if rt.clients.contains_key(&b.name) {
                 continue;
             }
-            let delay = if stagger { STAGGER * started } else { Duration::ZERO };
+            let delay = if stagger {
+                STAGGER * started
+            } else {
+                Duration::ZERO
+            };
             started += 1;
-            let labels = BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
+            let labels =
+                BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id);
             labels.set(telemetry::CONNECTION_STATUS, 0.0);
-            let handler = Arc::new(ClientSide { gw: self.clone(), name: b.name.clone(), labels: labels.clone() });
+            let handler = Arc::new(ClientSide {
+                gw: self.clone(),
+                name: b.name.clone(),
+                labels: labels.clone(),
+            });
             let cfg = match client_config(b, delay, new.max_pdu_len) {
                 Ok(c) => c,
                 Err(e) => {
@@ -271,16 +391,40 @@ impl Gateway {
             let worker_stop = stop.child_token();
             let handle = Arc::new(spawn_client(cfg, handler, &stop));
             let poll = poll_interval(&new, b.queue_check_frequency);
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Carrier(handle.clone()), labels, b.window_size, poll, b.tps_limit.max(1) as usize, send_policy_client(b), worker_stop.clone()));
-            rt.clients.insert(b.name.clone(), ClientRuntime { handle, config: b.clone(), stop, worker_stop });
+            self.tasks.spawn(queue_worker(
+                self.clone(),
+                b.name.clone(),
+                Target::Carrier(handle.clone()),
+                labels,
+                b.window_size,
+                poll,
+                b.tps_limit.max(1) as usize,
+                send_policy_client(b),
+                worker_stop.clone(),
+            ));
+            rt.clients.insert(
+                b.name.clone(),
+                ClientRuntime {
+                    handle,
+                    config: b.clone(),
+                    stop,
+                    worker_stop,
+                },
+            );
         }
 
         // Server binds.
-        let wanted: HashMap<&str, &ServerBind> = new.server_binds.iter().map(|b| (b.name.as_str(), b)).collect();
+        let wanted: HashMap<&str, &ServerBind> = new
+            .server_binds
+            .iter()
+            .map(|b| (b.name.as_str(), b))
+            .collect();
         let names: Vec<String> = rt.servers.keys().cloned().collect();
         for name in names {
             let keep = wanted.get(name.as_str()).filter(|b| b.enabled);
-            let Some(r) = rt.servers.get(&name) else { continue };
+            let Some(r) = rt.servers.get(&name) else {
+                continue;
+            };
             match keep {
                 None => {
                     if wanted.contains_key(name.as_str()) {
@@ -300,7 +444,11 @@ impl Gateway {
                             self.registry.unbind_peer(&name);
                         }
                         ServerChange::Live => {
-                            self.registry.update_peer(&name, &server_session_config(b, new.listen.bind_timeout), b.tps_limit);
+                            self.registry.update_peer(
+                                &name,
+                                &server_session_config(b, new.listen.bind_timeout),
+                                b.tps_limit,
+                            );
                         }
                         ServerChange::None => {}
                     }
@@ -328,18 +476,53 @@ impl Gateway {
             }
             let stop = self.shutdown.child_token();
             let poll = poll_interval(&new, b.queue_check_frequency);
-            let policy = SendPolicy { timeout_action: b.response_timeout_action, resend_attempts: b.resend_attempts, response_timeout: Duration::from_secs(b.response_timeout.max(1)) };
-            self.tasks.spawn(queue_worker(self.clone(), b.name.clone(), Target::Partner, labels, b.window_size, poll, 1000, policy, stop.clone()));
-            rt.servers.insert(b.name.clone(), ServerRuntime { config: b.clone(), stop });
+            let policy = SendPolicy {
+                timeout_action: b.response_timeout_action,
+                resend_attempts: b.resend_attempts,
+                response_timeout: Duration::from_secs(b.response_timeout.max(1)),
+            };
+            self.tasks.spawn(queue_worker(
+                self.clone(),
+                b.name.clone(),
+                Target::Partner,
+                labels,
+                b.window_size,
+                poll,
+                1000,
+                policy,
+                stop.clone(),
+            ));
+            rt.servers.insert(
+                b.name.clone(),
+                ServerRuntime {
+                    config: b.clone(),
+                    stop,
+                },
+            );
         }
 
         // smppgw_peer_enabled for every peer, deleted ones included.
         let mut present: HashMap<String, (BindLabels, bool)> = HashMap::new();
         for b in &new.binds {
-            present.insert(b.name.clone(), (BindLabels::client(&b.name, &b.host, b.port, b.bind_type.as_str(), &b.system_id), b.enabled));
+            present.insert(
+                b.name.clone(),
+                (
+                    BindLabels::client(
+                        &b.name,
+                        &b.host,
+                        b.port,
+                        b.bind_type.as_str(),
+                        &b.system_id,
+                    ),
+                    b.enabled,
+                ),
+            );
         }
         for b in &new.server_binds {
-            present.insert(b.name.clone(), (BindLabels::server(&b.name, &b.system_id), b.enabled));
+            present.insert(
+                b.name.clone(),
+                (BindLabels::server(&b.name, &b.system_id), b.enabled),
+            );
         }
         for (name, labels) in &rt.known {
             if !present.contains_key(name) {
@@ -370,17 +553,28 @@ impl Gateway {
     pub async fn reload_file(self: &Arc<Self>) -> Result<(), Vec<String>> {
         let _order = self.apply_lock.lock().await;
         let Some(path) = self.source.lock().await.path.clone() else {
-            return Err(vec!["no configuration file to re-read (started without one)".into()]);
+            return Err(vec![
+                "no configuration file to re-read (started without one)".into(),
+            ]);
         };
         let file = match Config::load(&path) {
             Ok(c) => c,
-            Err(e) => return Err(e.problems.iter().map(|p| format!("{}: {p}", e.file)).collect()),
+            Err(e) => {
+                return Err(e
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", e.file))
+                    .collect())
+            }
         };
         let mut src = self.source.lock().await;
         let candidate = src.overrides.apply(&file);
         let problems = candidate.validate();
         if !problems.is_empty() {
-            return Err(problems.iter().map(|p| format!("{} (with the run-time peer edits): {p}", path.display())).collect());
+            return Err(problems
+                .iter()
+                .map(|p| format!("{} (with the run-time peer edits): {p}", path.display()))
+                .collect());
         }
         let old = self.config();
         let mut candidate = candidate;
@@ -388,10 +582,19 @@ impl Gateway {
             ("listen", old.listen != candidate.listen),
             ("metrics", old.metrics != candidate.metrics),
             ("admin", old.admin != candidate.admin),
-            ("embedded_core", old.embedded_core != candidate.embedded_core),
+            (
+                "embedded_core",
+                old.embedded_core != candidate.embedded_core,
+            ),
             ("api_base_url", old.api_base_url != candidate.api_base_url),
-            ("verify_ssl_peer", old.verify_ssl_peer != candidate.verify_ssl_peer),
-            ("core_timeout_ms", old.core_timeout_ms != candidate.core_timeout_ms),
+            (
+                "verify_ssl_peer",
+                old.verify_ssl_peer != candidate.verify_ssl_peer,
+            ),
+            (
+                "core_timeout_ms",
+                old.core_timeout_ms != candidate.core_timeout_ms,
+            ),
             ("data_dir", old.data_dir != candidate.data_dir),
             ("log", old.log != candidate.log),
             ("simulator", old.simulator != candidate.simulator),
@@ -421,7 +624,10 @@ impl Gateway {
     /// Change one peer (add, replace, delete, or drop the operator's edit) as an operator's
     /// edit: validated like the file, persisted, then applied. Errors list every problem; a
     /// problem of the edited peer is keyed by its field (`tps_limit`, `ip_whitelist[0]`).
-    pub async fn edit_peer(self: &Arc<Self>, edit: PeerEdit) -> Result<(), Vec<crate::config::ConfigProblem>> {
+    pub async fn edit_peer(
+        self: &Arc<Self>,
+        edit: PeerEdit,
+    ) -> Result<(), Vec<crate::config::ConfigProblem>> {
         let _order = self.apply_lock.lock().await;
         let mut src = self.source.lock().await;
         let mut overrides = src.overrides.clone();
@@ -444,7 +650,10 @@ impl Gateway {
             }
         };
         if let Some(own) = edited.filter(|p| !p.is_empty()) {
-            return Err(own.into_iter().map(|(key, reason)| crate::config::ConfigProblem { key, reason }).collect());
+            return Err(own
+                .into_iter()
+                .map(|(key, reason)| crate::config::ConfigProblem { key, reason })
+                .collect());
         }
         let mut candidate = overrides.apply(&src.file);
         // Keep what only a restart changes as it runs (the file may have been edited since).
@@ -454,11 +663,17 @@ impl Gateway {
         candidate.metrics = running.metrics.clone();
         let problems = candidate.validate();
         if !problems.is_empty() {
-            return Err(problems.into_iter().map(|p| relative_problem(p, &edit, &candidate)).collect());
+            return Err(problems
+                .into_iter()
+                .map(|p| relative_problem(p, &edit, &candidate))
+                .collect());
         }
         let path = PeerOverrides::path(&candidate.data_dir);
         if let Err(e) = overrides.save(&path) {
-            return Err(vec![crate::config::ConfigProblem { key: "(store)".into(), reason: e }]);
+            return Err(vec![crate::config::ConfigProblem {
+                key: "(store)".into(),
+                reason: e,
+            }]);
         }
         src.overrides = overrides;
         drop(src);
@@ -471,9 +686,15 @@ impl Gateway {
     pub async fn peer_origin(&self, client: bool, name: &str) -> &'static str {
         let src = self.source.lock().await;
         let (edited, in_file) = if client {
-            (src.overrides.client.contains_key(name), src.file.binds.iter().any(|b| b.name == name))
+            (
+                src.overrides.client.contains_key(name),
+                src.file.binds.iter().any(|b| b.name == name),
+            )
         } else {
-            (src.overrides.server.contains_key(name), src.file.server_binds.iter().any(|b| b.name == name))
+            (
+                src.overrides.server.contains_key(name),
+                src.file.server_binds.iter().any(|b| b.name == name),
+            )
         };
         match (edited, in_file) {
             (false, _) => "file",
@@ -485,14 +706,29 @@ impl Gateway {
 
 /// A problem of the whole configuration, re-keyed by field when it is about the edited peer
 /// (`server_binds[3].system_id` → `system_id`), so that an API client can point at the field.
-fn relative_problem(p: crate::config::ConfigProblem, edit: &PeerEdit, c: &Config) -> crate::config::ConfigProblem {
+fn relative_problem(
+    p: crate::config::ConfigProblem,
+    edit: &PeerEdit,
+    c: &Config,
+) -> crate::config::ConfigProblem {
     let prefix = match edit {
-        PeerEdit::Client(name, Some(_)) => c.binds.iter().position(|b| &b.name == name).map(|i| format!("binds[{i}].")),
-        PeerEdit::Server(name, Some(_)) => c.server_binds.iter().position(|b| &b.name == name).map(|i| format!("server_binds[{i}].")),
+        PeerEdit::Client(name, Some(_)) => c
+            .binds
+            .iter()
+            .position(|b| &b.name == name)
+            .map(|i| format!("binds[{i}].")),
+        PeerEdit::Server(name, Some(_)) => c
+            .server_binds
+            .iter()
+            .position(|b| &b.name == name)
+            .map(|i| format!("server_binds[{i}].")),
         _ => None,
     };
     match prefix.and_then(|pre| p.key.strip_prefix(&pre).map(str::to_string)) {
-        Some(field) => crate::config::ConfigProblem { key: field, reason: p.reason },
+        Some(field) => crate::config::ConfigProblem {
+            key: field,
+            reason: p.reason,
+        },
         None => p,
     }
 }
@@ -561,10 +797,16 @@ mod tests {
         let mut o = PeerOverrides::default();
         o.client.insert("b".into(), None);
         o.client.insert("a".into(), Some(file.binds[0].clone()));
-        let path = std::env::temp_dir().join(format!("smppgw-ovr-save-{}/peer-overrides.json", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "smppgw-ovr-save-{}/peer-overrides.json",
+            std::process::id()
+        ));
         o.save(&path).unwrap();
         assert_eq!(PeerOverrides::load(&path).unwrap(), o);
-        assert_eq!(PeerOverrides::load(&path.with_file_name("absent.json")).unwrap(), PeerOverrides::default());
+        assert_eq!(
+            PeerOverrides::load(&path.with_file_name("absent.json")).unwrap(),
+            PeerOverrides::default()
+        );
     }
 }
 
@@ -573,10 +815,14 @@ mod change_tests {
     use super::*;
 
     fn client() -> ClientBind {
-        serde_json::from_value(serde_json::json!({"name": "c", "host": "h", "system_id": "s", "password": "p"})).unwrap()
+        serde_json::from_value(
+            serde_json::json!({"name": "c", "host": "h", "system_id": "s", "password": "p"}),
+        )
+        .unwrap()
     }
     fn server() -> ServerBind {
-        serde_json::from_value(serde_json::json!({"name": "p", "system_id": "s", "password": "p"})).unwrap()
+        serde_json::from_value(serde_json::json!({"name": "p", "system_id": "s", "password": "p"}))
+            .unwrap()
     }
 
     #[test]
@@ -595,9 +841,18 @@ mod change_tests {
         ] {
             let mut new = old.clone();
             edit(&mut new);
-            assert_eq!(client_change(&old, &new), ClientChange::Reconnect, "{new:?}");
+            assert_eq!(
+                client_change(&old, &new),
+                ClientChange::Reconnect,
+                "{new:?}"
+            );
         }
-        for edit in [|b: &mut ClientBind| b.tps_limit = 5, |b: &mut ClientBind| b.window_size = 10, |b: &mut ClientBind| b.enquire_link_interval = 30, |b: &mut ClientBind| b.queue_check_frequency = Some(500)] {
+        for edit in [
+            |b: &mut ClientBind| b.tps_limit = 5,
+            |b: &mut ClientBind| b.window_size = 10,
+            |b: &mut ClientBind| b.enquire_link_interval = 30,
+            |b: &mut ClientBind| b.queue_check_frequency = Some(500),
+        ] {
             let mut new = old.clone();
             edit(&mut new);
             assert_eq!(client_change(&old, &new), ClientChange::Live, "{new:?}");
@@ -610,7 +865,11 @@ mod change_tests {
         let mut pw = old.clone();
         pw.password = "new".into();
         pw.source_address_whitelist = vec!["MyBrand".into()];
-        assert_eq!(server_change(&old, &pw), ServerChange::None, "password and source whitelist are read at each bind / PDU");
+        assert_eq!(
+            server_change(&old, &pw),
+            ServerChange::None,
+            "password and source whitelist are read at each bind / PDU"
+        );
         let mut tps = old.clone();
         tps.tps_limit = 5;
         assert_eq!(server_change(&old, &tps), ServerChange::Live);

@@ -114,9 +114,15 @@ struct RateMeter {
 impl RateMeter {
     fn count(&self, now: u64) {
         let cur = self.second.load(Ordering::Relaxed);
-        if now != cur && self.second.compare_exchange(cur, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if now != cur
+            && self
+                .second
+                .compare_exchange(cur, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             let last = self.in_second.swap(0, Ordering::Relaxed);
-            self.in_previous.store(if now == cur + 1 { last } else { 0 }, Ordering::Relaxed);
+            self.in_previous
+                .store(if now == cur + 1 { last } else { 0 }, Ordering::Relaxed);
         }
         self.in_second.fetch_add(1, Ordering::Relaxed);
     }
@@ -145,7 +151,10 @@ pub struct BindCounters {
 }
 
 fn unix_second() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl BindCounters {
@@ -182,7 +191,10 @@ impl BindCounters {
 /// The status counters of bind `name` (created on first use, kept for the process's life).
 pub fn counters(name: &str) -> Arc<BindCounters> {
     static ALL: OnceLock<Mutex<HashMap<String, Arc<BindCounters>>>> = OnceLock::new();
-    let mut map = ALL.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut map = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     map.entry(name.to_string()).or_default().clone()
 }
 
@@ -195,12 +207,12 @@ impl BindLabels {
     pub fn client(name: &str, host: &str, port: u16, bind_type: &str, system_id: &str) -> Self {
         BindLabels(
             vec![
-            Label::new("bind_name", name.to_string()),
-            Label::new("mode", "client"),
-            Label::new("host", host.to_string()),
-            Label::new("port", port.to_string()),
-            Label::new("bind_type", bind_type.to_string()),
-            Label::new("system_id", system_id.to_string()),
+                Label::new("bind_name", name.to_string()),
+                Label::new("mode", "client"),
+                Label::new("host", host.to_string()),
+                Label::new("port", port.to_string()),
+                Label::new("bind_type", bind_type.to_string()),
+                Label::new("system_id", system_id.to_string()),
             ],
             counters(name),
         )
@@ -211,9 +223,17 @@ impl BindLabels {
     /// [`UNKNOWN_PEER`] with an empty `system_id`: what a stranger sends never becomes a
     /// label value, so scanning cannot grow the number of series.
     pub fn server(name: &str, system_id: &str) -> Self {
-        let (name, system_id) = if name.is_empty() { (UNKNOWN_PEER, "") } else { (name, system_id) };
+        let (name, system_id) = if name.is_empty() {
+            (UNKNOWN_PEER, "")
+        } else {
+            (name, system_id)
+        };
         BindLabels(
-            vec![Label::new("bind_name", name.to_string()), Label::new("mode", "server"), Label::new("system_id", system_id.to_string())],
+            vec![
+                Label::new("bind_name", name.to_string()),
+                Label::new("mode", "server"),
+                Label::new("system_id", system_id.to_string()),
+            ],
             counters(name),
         )
     }
@@ -250,7 +270,12 @@ impl BindLabels {
 
     /// The `bind_name` and `mode` labels only (for [`PEER_ENABLED`]).
     pub fn set_enabled(&self, enabled: bool) {
-        let short: Vec<Label> = self.0.iter().filter(|l| matches!(l.key(), "bind_name" | "mode")).cloned().collect();
+        let short: Vec<Label> = self
+            .0
+            .iter()
+            .filter(|l| matches!(l.key(), "bind_name" | "mode"))
+            .cloned()
+            .collect();
         gauge!(PEER_ENABLED, short).set(if enabled { 1.0 } else { 0.0 });
     }
 
@@ -268,8 +293,14 @@ pub const UNKNOWN_PEER: &str = "unknown";
 pub fn core_error_reason(e: &core_bridge::CoreError) -> &'static str {
     use core_bridge::CoreError;
     match e {
-        CoreError::Unreachable { reason, .. } if reason.contains("timeout") || reason.contains("timed out") => "timeout",
-        CoreError::Unreachable { reason, .. } if reason.contains("connection refused") => "connection_refused",
+        CoreError::Unreachable { reason, .. }
+            if reason.contains("timeout") || reason.contains("timed out") =>
+        {
+            "timeout"
+        }
+        CoreError::Unreachable { reason, .. } if reason.contains("connection refused") => {
+            "connection_refused"
+        }
         CoreError::Unreachable { .. } => "other",
         CoreError::Status { status, .. } if *status >= 500 => "http_5xx",
         CoreError::Status { .. } => "http_4xx",
@@ -294,14 +325,29 @@ pub fn init_logging(format: &str, level: &str, ring_size: usize) {
     use tracing_subscriber::EnvFilter;
     log_ring().set_capacity(ring_size);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let registry = tracing_subscriber::registry().with(filter).with(RingLayer);
     // A log line that cannot be written (stderr redirected to a file on a full disk) is lost,
     // never fatal: tracing-subscriber would otherwise report it with eprintln!, which panics.
     let _ = if format == "json" {
-        registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).log_internal_errors(false)).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .log_internal_errors(false),
+            )
+            .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).log_internal_errors(false)).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(ansi)
+                    .log_internal_errors(false),
+            )
+            .try_init()
     };
 }
 
@@ -349,7 +395,11 @@ struct RingInner {
 impl LogRing {
     fn new(capacity: usize) -> Self {
         LogRing {
-            inner: Mutex::new(RingInner { records: Default::default(), capacity, next_seq: 1 }),
+            inner: Mutex::new(RingInner {
+                records: Default::default(),
+                capacity,
+                next_seq: 1,
+            }),
             live: tokio::sync::broadcast::channel(1024).0,
         }
     }
@@ -382,9 +432,22 @@ impl LogRing {
 
     /// Records with `seq > since`, at `min_level` or above, containing `contains` (case
     /// insensitive, in the message or a field), the last `limit` of them, oldest first.
-    pub fn recent(&self, min_level: u8, since: u64, contains: Option<&str>, limit: usize) -> Vec<LogRecord> {
+    pub fn recent(
+        &self,
+        min_level: u8,
+        since: u64,
+        contains: Option<&str>,
+        limit: usize,
+    ) -> Vec<LogRecord> {
         let g = self.lock();
-        let mut out: Vec<LogRecord> = g.records.iter().rev().filter(|r| r.seq > since && record_matches(r, min_level, contains)).take(limit).cloned().collect();
+        let mut out: Vec<LogRecord> = g
+            .records
+            .iter()
+            .rev()
+            .filter(|r| r.seq > since && record_matches(r, min_level, contains))
+            .take(limit)
+            .cloned()
+            .collect();
         out.reverse();
         out
     }
@@ -402,7 +465,12 @@ pub fn record_matches(r: &LogRecord, min_level: u8, contains: Option<&str>) -> b
     }
     match contains.map(str::to_lowercase) {
         None => true,
-        Some(needle) => r.message.to_lowercase().contains(&needle) || r.fields.values().any(|v| v.to_string().to_lowercase().contains(&needle)),
+        Some(needle) => {
+            r.message.to_lowercase().contains(&needle)
+                || r.fields
+                    .values()
+                    .any(|v| v.to_string().to_lowercase().contains(&needle))
+        }
     }
 }
 
@@ -416,12 +484,26 @@ pub fn log_ring() -> &'static LogRing {
 struct RingLayer;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RingLayer {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         let mut v = FieldVisitor::default();
         event.record(&mut v);
         let meta = event.metadata();
-        let at_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        log_ring().push(LogRecord { seq: 0, at_ms, level: meta.level().to_string(), target: meta.target().to_string(), message: v.message, fields: v.fields });
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        log_ring().push(LogRecord {
+            seq: 0,
+            at_ms,
+            level: meta.level().to_string(),
+            target: meta.target().to_string(),
+            message: v.message,
+            fields: v.fields,
+        });
     }
 }
 
@@ -439,7 +521,10 @@ impl tracing::field::Visit for FieldVisitor {
         if field.name() == "message" {
             self.message = value.to_string();
         } else {
-            self.fields.insert(field.name().to_string(), serde_json::Value::String(value.to_string()));
+            self.fields.insert(
+                field.name().to_string(),
+                serde_json::Value::String(value.to_string()),
+            );
         }
     }
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
@@ -458,23 +543,59 @@ mod tests {
     use super::*;
 
     fn rec(level: &str, message: &str) -> LogRecord {
-        LogRecord { seq: 0, at_ms: 0, level: level.into(), target: "t".into(), message: message.into(), fields: Default::default() }
+        LogRecord {
+            seq: 0,
+            at_ms: 0,
+            level: level.into(),
+            target: "t".into(),
+            message: message.into(),
+            fields: Default::default(),
+        }
     }
 
     #[test]
     fn the_ring_keeps_the_last_records_and_filters_them() {
         let ring = LogRing::new(3);
-        for (l, m) in [("INFO", "one"), ("WARN", "two"), ("ERROR", "three"), ("DEBUG", "four")] {
+        for (l, m) in [
+            ("INFO", "one"),
+            ("WARN", "two"),
+            ("ERROR", "three"),
+            ("DEBUG", "four"),
+        ] {
             ring.push(rec(l, m));
         }
-        let all: Vec<String> = ring.recent(0, 0, None, 100).into_iter().map(|r| r.message).collect();
-        assert_eq!(all, ["two", "three", "four"], "capacity 3 keeps the newest three, oldest first");
-        let warn: Vec<String> = ring.recent(level_rank("warn").unwrap(), 0, None, 100).into_iter().map(|r| r.message).collect();
+        let all: Vec<String> = ring
+            .recent(0, 0, None, 100)
+            .into_iter()
+            .map(|r| r.message)
+            .collect();
+        assert_eq!(
+            all,
+            ["two", "three", "four"],
+            "capacity 3 keeps the newest three, oldest first"
+        );
+        let warn: Vec<String> = ring
+            .recent(level_rank("warn").unwrap(), 0, None, 100)
+            .into_iter()
+            .map(|r| r.message)
+            .collect();
         assert_eq!(warn, ["two", "three"]);
-        let since: Vec<u64> = ring.recent(0, 3, None, 100).into_iter().map(|r| r.seq).collect();
+        let since: Vec<u64> = ring
+            .recent(0, 3, None, 100)
+            .into_iter()
+            .map(|r| r.seq)
+            .collect();
         assert_eq!(since, [4], "seq numbers go on across evictions");
-        assert_eq!(ring.recent(0, 0, Some("THR"), 100).len(), 1, "text filter is case-insensitive");
-        assert_eq!(ring.recent(0, 0, None, 1)[0].message, "four", "limit keeps the newest");
+        assert_eq!(
+            ring.recent(0, 0, Some("THR"), 100).len(),
+            1,
+            "text filter is case-insensitive"
+        );
+        assert_eq!(
+            ring.recent(0, 0, None, 1)[0].message,
+            "four",
+            "limit keeps the newest"
+        );
     }
 
     #[test]
@@ -482,7 +603,9 @@ mod tests {
         use tracing_subscriber::layer::SubscriberExt as _;
         let sub = tracing_subscriber::registry().with(RingLayer);
         let marker = format!("ring-layer-test-{}", std::process::id());
-        tracing::subscriber::with_default(sub, || tracing::warn!(bind = "carrier", attempts = 3u64, "{marker} happened"));
+        tracing::subscriber::with_default(sub, || {
+            tracing::warn!(bind = "carrier", attempts = 3u64, "{marker} happened")
+        });
         let got = log_ring().recent(0, 0, Some(&marker), 10);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].level, "WARN");
@@ -508,16 +631,32 @@ mod tests {
     #[test]
     fn strangers_never_become_label_values() {
         let l = BindLabels::server("", "random-scanner-id");
-        assert!(l.0.iter().any(|x| x.key() == "bind_name" && x.value() == UNKNOWN_PEER));
+        assert!(l
+            .0
+            .iter()
+            .any(|x| x.key() == "bind_name" && x.value() == UNKNOWN_PEER));
         assert!(l.0.iter().all(|x| x.value() != "random-scanner-id"));
     }
 
     #[test]
     fn core_errors_are_classified_as_the_seeds_log_alerts_read_them() {
         use core_bridge::CoreError;
-        let un = |r: &str| CoreError::Unreachable { url: "u".into(), reason: r.into() };
+        let un = |r: &str| CoreError::Unreachable {
+            url: "u".into(),
+            reason: r.into(),
+        };
         assert_eq!(core_error_reason(&un("timeout")), "timeout");
-        assert_eq!(core_error_reason(&un("connection refused or failed (x)")), "connection_refused");
-        assert_eq!(core_error_reason(&CoreError::Status { url: "u".into(), status: 503, body: String::new() }), "http_5xx");
+        assert_eq!(
+            core_error_reason(&un("connection refused or failed (x)")),
+            "connection_refused"
+        );
+        assert_eq!(
+            core_error_reason(&CoreError::Status {
+                url: "u".into(),
+                status: 503,
+                body: String::new()
+            }),
+            "http_5xx"
+        );
     }
 }

@@ -20,8 +20,16 @@ fn msg(id: String) -> Item {
         system_id: "partner".into(),
         frontend: "host_b".into(),
         service_type: String::new(),
-        source: Address { addr: "33600000001".into(), ton: 1, npi: 1 },
-        destination: Address { addr: "33700000001".into(), ton: 1, npi: 1 },
+        source: Address {
+            addr: "33600000001".into(),
+            ton: 1,
+            npi: 1,
+        },
+        destination: Address {
+            addr: "33700000001".into(),
+            ton: 1,
+            npi: 1,
+        },
         esm_class: 0,
         protocol_id: 0,
         priority_flag: 0,
@@ -39,10 +47,25 @@ fn msg(id: String) -> Item {
 }
 
 async fn level(concurrency: usize, seconds: u64) -> (f64, f64) {
-    let dir = std::env::temp_dir().join(format!("retry-cache-bench-{}-{concurrency}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "retry-cache-bench-{}-{concurrency}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
-    let cfg = CacheConfig::default().with_bind("b", BindCacheConfig { max_size: 10_000_000, ..BindCacheConfig::enabled() });
-    let cache = RetryCache::open(cfg, Arc::new(SledStore::open(&dir).expect("open")), Arc::new(SystemClock)).await.expect("cache");
+    let cfg = CacheConfig::default().with_bind(
+        "b",
+        BindCacheConfig {
+            max_size: 10_000_000,
+            ..BindCacheConfig::enabled()
+        },
+    );
+    let cache = RetryCache::open(
+        cfg,
+        Arc::new(SledStore::open(&dir).expect("open")),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("cache");
     let flushes = cache.flush_count();
     let t0 = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
@@ -51,7 +74,9 @@ async fn level(concurrency: usize, seconds: u64) -> (f64, f64) {
             tokio::spawn(async move {
                 let mut n = 0u64;
                 while t0.elapsed() < Duration::from_secs(seconds) {
-                    c.put("b", BindMode::Server, msg(format!("{t}-{n}"))).await.expect("put");
+                    c.put("b", BindMode::Server, msg(format!("{t}-{n}")))
+                        .await
+                        .expect("put");
                     n += 1;
                 }
                 n
@@ -71,7 +96,10 @@ async fn level(concurrency: usize, seconds: u64) -> (f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    let seconds = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5);
+    let seconds = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(5);
     println!("| puts waiting at once | durable puts/s | vs. 1 at a time | puts per flush |");
     println!("| ---: | ---: | ---: | ---: |");
     let mut reference = None;

@@ -142,12 +142,15 @@ pub struct RetryCache {
 
 impl std::fmt::Debug for RetryCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryCache").field("storage", &self.inner.kind).finish_non_exhaustive()
+        f.debug_struct("RetryCache")
+            .field("storage", &self.inner.kind)
+            .finish_non_exhaustive()
     }
 }
 
 fn gauge_size(bind: &str, mode: BindMode, n: usize) {
-    metrics::gauge!("smpp_cache_size", "bind_name" => bind.to_string(), "mode" => mode.as_str()).set(n as f64);
+    metrics::gauge!("smpp_cache_size", "bind_name" => bind.to_string(), "mode" => mode.as_str())
+        .set(n as f64);
 }
 
 impl RetryCache {
@@ -164,10 +167,13 @@ impl RetryCache {
         match config.storage {
             StorageKind::Disk => {
                 let dir: PathBuf = dir.as_ref().to_path_buf();
-                let reopen: Reopen = Box::new(move || Ok(Arc::new(SledStore::open(&dir)?) as Arc<dyn CacheStore>));
+                let reopen: Reopen =
+                    Box::new(move || Ok(Arc::new(SledStore::open(&dir)?) as Arc<dyn CacheStore>));
                 Self::open_recoverable(config, reopen, Arc::new(SystemClock)).await
             }
-            StorageKind::Memory => Self::open(config, Arc::new(MemoryStore::new()), Arc::new(SystemClock)).await,
+            StorageKind::Memory => {
+                Self::open(config, Arc::new(MemoryStore::new()), Arc::new(SystemClock)).await
+            }
         }
     }
 
@@ -191,7 +197,11 @@ impl RetryCache {
     ///
     /// # Errors
     /// [`CacheError::Config`] for an invalid configuration; the store's errors.
-    pub async fn open(config: CacheConfig, store: Arc<dyn CacheStore>, clock: Arc<dyn Clock>) -> Result<Self, CacheError> {
+    pub async fn open(
+        config: CacheConfig,
+        store: Arc<dyn CacheStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CacheError> {
         Self::open_inner(config, store, clock, None).await
     }
 
@@ -212,11 +222,19 @@ impl RetryCache {
                 e.status = Status::Pending;
                 ops.push(Op::Put(e.clone()));
             }
-            let b = binds.entry(e.bind_name.clone()).or_insert_with(|| BindState { mode: e.mode, entries: BTreeMap::new() });
+            let b = binds
+                .entry(e.bind_name.clone())
+                .or_insert_with(|| BindState {
+                    mode: e.mode,
+                    entries: BTreeMap::new(),
+                });
             b.entries.insert(e.seq, e);
         }
         if !ops.is_empty() {
-            tracing::info!(count = ops.len(), "retry cache: entries left delivering by a stop are pending again");
+            tracing::info!(
+                count = ops.len(),
+                "retry cache: entries left delivering by a stop are pending again"
+            );
             store.write(&ops)?;
             store.sync().await?;
         }
@@ -244,7 +262,11 @@ impl RetryCache {
     }
 
     fn store(&self) -> Arc<dyn CacheStore> {
-        self.inner.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Record that the store failed (logged once per failure period); cleared by
@@ -268,7 +290,11 @@ impl RetryCache {
     /// While out of order, puts fail (the gateway answers peers with a temporary status) and
     /// what is cached is still delivered from memory.
     pub fn storage_error(&self) -> Option<String> {
-        self.inner.broken.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// After a storage error, open the store again and write the whole in-memory index to it,
@@ -285,24 +311,39 @@ impl RetryCache {
             return Ok(false);
         }
         // Close the failed store first: sled locks its directory.
-        *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ClosedStore(self.inner.kind));
+        *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(ClosedStore(self.inner.kind));
         let inner = self.inner.clone();
         let opened = tokio::task::spawn_blocking(move || inner.reopen.as_ref().map(|f| f()))
             .await
-            .map_err(|e| CacheError::Storage { path: PathBuf::new(), op: "reopen", reason: e.to_string() })
+            .map_err(|e| CacheError::Storage {
+                path: PathBuf::new(),
+                op: "reopen",
+                reason: e.to_string(),
+            })
             .and_then(|r| r.unwrap_or(Err(CacheError::Closed)));
         let fresh = opened.inspect_err(|e| self.mark_broken(e))?;
         let on_disk = fresh.load().inspect_err(|e| self.mark_broken(e))?;
         let count = {
             let st = self.state();
-            let live: HashSet<(&str, u64)> =
-                st.binds.iter().flat_map(|(n, b)| b.entries.keys().map(move |s| (n.as_str(), *s))).collect();
+            let live: HashSet<(&str, u64)> = st
+                .binds
+                .iter()
+                .flat_map(|(n, b)| b.entries.keys().map(move |s| (n.as_str(), *s)))
+                .collect();
             let mut ops: Vec<Op> = on_disk
                 .iter()
                 .filter(|e| !live.contains(&(e.bind_name.as_str(), e.seq)))
-                .map(|e| Op::Remove { bind_name: e.bind_name.clone(), seq: e.seq })
+                .map(|e| Op::Remove {
+                    bind_name: e.bind_name.clone(),
+                    seq: e.seq,
+                })
                 .collect();
-            ops.extend(st.binds.values().flat_map(|b| b.entries.values().cloned().map(Op::Put)));
+            ops.extend(
+                st.binds
+                    .values()
+                    .flat_map(|b| b.entries.values().cloned().map(Op::Put)),
+            );
             fresh.write(&ops).inspect_err(|e| self.mark_broken(e))?;
             // Installed under the state lock: every later write goes to the fresh store.
             *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
@@ -310,30 +351,52 @@ impl RetryCache {
         };
         fresh.sync().await.inspect_err(|e| self.mark_broken(e))?;
         *self.inner.broken.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        tracing::info!(entries = count, "retry cache: store writable again; {count} entries written back");
+        tracing::info!(
+            entries = count,
+            "retry cache: store writable again; {count} entries written back"
+        );
         Ok(true)
     }
 
     /// The wake-up of `bind`'s flush loop.
     pub(crate) fn bind_wake(&self, bind: &str) -> Arc<Notify> {
-        self.inner.wakes.lock().unwrap_or_else(|p| p.into_inner()).entry(bind.to_string()).or_default().clone()
+        self.inner
+            .wakes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(bind.to_string())
+            .or_default()
+            .clone()
     }
 
     /// The configuration now.
     pub fn config(&self) -> CacheConfig {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// One bind's settings now.
     pub fn bind_config(&self, bind: &str) -> BindCacheConfig {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).bind(bind)
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .bind(bind)
     }
 
     /// Replace one bind's settings at run time (a peer edited through the admin API). A smaller
     /// `max_size` takes effect at the next put; disabling a bind stops new puts but its entries
     /// are still delivered.
     pub fn set_bind_config(&self, bind: &str, cfg: BindCacheConfig) {
-        self.inner.config.write().unwrap_or_else(|p| p.into_inner()).binds.insert(bind.to_string(), cfg);
+        self.inner
+            .config
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .binds
+            .insert(bind.to_string(), cfg);
     }
 
     /// Replace the whole configuration at run time (the gateway's configuration was edited or
@@ -363,7 +426,10 @@ impl RetryCache {
     /// # Errors
     /// The store's errors.
     pub async fn sync(&self) -> Result<(), CacheError> {
-        self.store().sync().await.inspect_err(|e| self.mark_broken(e))
+        self.store()
+            .sync()
+            .await
+            .inspect_err(|e| self.mark_broken(e))
     }
 
     /// Whether puts are accepted for `bind` (`cache_enabled`).
@@ -389,7 +455,13 @@ impl RetryCache {
     /// Wake every bind's flush loop now (a bind's loop also wakes on each put when
     /// `wake_on_put`, and after a manual retry).
     pub fn wake(&self) {
-        for n in self.inner.wakes.lock().unwrap_or_else(|p| p.into_inner()).values() {
+        for n in self
+            .inner
+            .wakes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
             n.notify_one();
         }
     }
@@ -404,14 +476,23 @@ impl RetryCache {
     /// message of the bind must be cached behind them rather than handed to the core directly,
     /// so that the bind's messages reach the core in the order they were accepted.
     pub fn has_undelivered(&self, bind: &str) -> bool {
-        self.state().binds.get(bind).is_some_and(|b| b.entries.values().any(|e| e.status != Status::FailedPermanent))
+        self.state().binds.get(bind).is_some_and(|b| {
+            b.entries
+                .values()
+                .any(|e| e.status != Status::FailedPermanent)
+        })
     }
 
     /// When the oldest entry of `bind` still to deliver is due (ms since the Unix epoch);
     /// `None` when there is none or it is being delivered.
     pub fn next_due_ms(&self, bind: &str) -> Option<u64> {
         let st = self.state();
-        let head = st.binds.get(bind)?.entries.values().find(|e| e.status != Status::FailedPermanent)?;
+        let head = st
+            .binds
+            .get(bind)?
+            .entries
+            .values()
+            .find(|e| e.status != Status::FailedPermanent)?;
         (head.status == Status::Pending).then_some(head.next_retry_at_ms)
     }
 
@@ -429,7 +510,9 @@ impl RetryCache {
     pub async fn put(&self, bind: &str, mode: BindMode, item: Item) -> Result<(), CacheError> {
         let cfg = self.bind_config(bind);
         if !cfg.enabled {
-            return Err(CacheError::Disabled { bind: bind.to_string() });
+            return Err(CacheError::Disabled {
+                bind: bind.to_string(),
+            });
         }
         let now = self.now_ms();
         let id = item.id();
@@ -438,12 +521,23 @@ impl RetryCache {
             let mut st = self.state();
             let seq = st.next_seq;
             let new_bind = !st.binds.contains_key(bind);
-            let b = st.binds.entry(bind.to_string()).or_insert_with(|| BindState { mode, entries: BTreeMap::new() });
+            let b = st
+                .binds
+                .entry(bind.to_string())
+                .or_insert_with(|| BindState {
+                    mode,
+                    entries: BTreeMap::new(),
+                });
             let mut ops = Vec::new();
             let mut evicted = Vec::new();
             while b.entries.len() >= cfg.max_size.max(1) {
-                let Some((s, e)) = b.entries.pop_first() else { break };
-                ops.push(Op::Remove { bind_name: bind.to_string(), seq: s });
+                let Some((s, e)) = b.entries.pop_first() else {
+                    break;
+                };
+                ops.push(Op::Remove {
+                    bind_name: bind.to_string(),
+                    seq: s,
+                });
                 evicted.push(e);
             }
             let entry = Entry {
@@ -480,7 +574,10 @@ impl RetryCache {
                 if let Some(b) = st.binds.get_mut(bind) {
                     let mut ops = Vec::new();
                     if b.entries.remove(&seq).is_some() {
-                        ops.push(Op::Remove { bind_name: bind.to_string(), seq });
+                        ops.push(Op::Remove {
+                            bind_name: bind.to_string(),
+                            seq,
+                        });
                     }
                     for old in evicted {
                         ops.push(Op::Put(old.clone()));
@@ -495,7 +592,8 @@ impl RetryCache {
             }
         }
         for e in &evicted {
-            metrics::counter!("smpp_cache_overflow_total", "bind_name" => bind.to_string()).increment(1);
+            metrics::counter!("smpp_cache_overflow_total", "bind_name" => bind.to_string())
+                .increment(1);
             tracing::warn!(bind = %bind, message_id = %e.id, "Cache overflow for {bind}: oldest message dropped ({})", e.id);
         }
         gauge_size(bind, mode, size);
@@ -503,7 +601,13 @@ impl RetryCache {
         if new_bind {
             self.inner.binds_changed.notify_one();
         }
-        if self.inner.config.read().unwrap_or_else(|p| p.into_inner()).wake_on_put {
+        if self
+            .inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .wake_on_put
+        {
             self.wake_bind(bind);
         }
         Ok(())
@@ -511,7 +615,12 @@ impl RetryCache {
 
     /// Binds that hold at least one entry, in name order.
     pub fn binds(&self) -> Vec<String> {
-        self.state().binds.iter().filter(|(_, b)| !b.entries.is_empty()).map(|(n, _)| n.clone()).collect()
+        self.state()
+            .binds
+            .iter()
+            .filter(|(_, b)| !b.entries.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     /// Take up to `limit` entries of `bind` due at `now_ms`, oldest first, and mark them
@@ -526,7 +635,9 @@ impl RetryCache {
     /// would make them anyway).
     pub fn take_due(&self, bind: &str, now_ms: u64, limit: usize) -> Vec<Entry> {
         let mut st = self.state();
-        let Some(b) = st.binds.get_mut(bind) else { return Vec::new() };
+        let Some(b) = st.binds.get_mut(bind) else {
+            return Vec::new();
+        };
         let mut taken = Vec::new();
         for e in b.entries.values() {
             if taken.len() >= limit {
@@ -574,15 +685,24 @@ impl RetryCache {
     /// A storage error is recorded ([`storage_error`](Self::storage_error)); the in-memory state
     /// is updated all the same (after a restart a delivered entry would be delivered again,
     /// which the core's idempotency makes harmless).
-    pub fn settle(&self, bind: &str, outcomes: Vec<(u64, DeliveryResult)>, now_ms: u64) -> SettleReport {
+    pub fn settle(
+        &self,
+        bind: &str,
+        outcomes: Vec<(u64, DeliveryResult)>,
+        now_ms: u64,
+    ) -> SettleReport {
         let cfg = self.config();
         let max = cfg.max_retry_attempts;
         let mut report = SettleReport::default();
         let mut ops = Vec::new();
         let mut st = self.state();
-        let Some(b) = st.binds.get_mut(bind) else { return report };
+        let Some(b) = st.binds.get_mut(bind) else {
+            return report;
+        };
         for (seq, outcome) in outcomes {
-            let Some(e) = b.entries.get_mut(&seq) else { continue };
+            let Some(e) = b.entries.get_mut(&seq) else {
+                continue;
+            };
             if e.status != Status::Delivering {
                 continue;
             }
@@ -590,20 +710,27 @@ impl RetryCache {
             match outcome {
                 Ok(()) => {
                     b.entries.remove(&seq);
-                    ops.push(Op::Remove { bind_name: bind.to_string(), seq });
+                    ops.push(Op::Remove {
+                        bind_name: bind.to_string(),
+                        seq,
+                    });
                     report.delivered += 1;
                     metrics::counter!("smpp_cache_delivered_total", "bind_name" => bind.to_string()).increment(1);
                     tracing::info!(bind = %bind, message_id = %id, "Cached message {id} delivered successfully");
                 }
                 Err(DeliveryError::Retryable(reason)) if e.retry_count < max => {
-                    let wait = cfg.backoff(bind, e.retry_count).as_millis().min(u128::from(u64::MAX)) as u64;
+                    let wait = cfg
+                        .backoff(bind, e.retry_count)
+                        .as_millis()
+                        .min(u128::from(u64::MAX)) as u64;
                     e.retry_count += 1;
                     e.status = Status::Pending;
                     e.next_retry_at_ms = now_ms.saturating_add(wait);
                     e.last_error = Some(reason.clone());
                     ops.push(Op::Put(e.clone()));
                     report.retried += 1;
-                    metrics::counter!("smpp_cache_retry_total", "bind_name" => bind.to_string()).increment(1);
+                    metrics::counter!("smpp_cache_retry_total", "bind_name" => bind.to_string())
+                        .increment(1);
                     let (n, at) = (e.retry_count, format_utc(e.next_retry_at_ms));
                     tracing::warn!(bind = %bind, message_id = %id, error = %reason,
                         "Delivery failed for message {id} (retry {n}/{max}), next retry at {at}");
@@ -641,8 +768,16 @@ impl RetryCache {
     pub fn requeue_delivering(&self, bind: Option<&str>) -> usize {
         let mut st = self.state();
         let mut ops = Vec::new();
-        for (_, b) in st.binds.iter_mut().filter(|(n, _)| bind.map_or(true, |w| w == n.as_str())) {
-            for e in b.entries.values_mut().filter(|e| e.status == Status::Delivering) {
+        for (_, b) in st
+            .binds
+            .iter_mut()
+            .filter(|(n, _)| bind.map_or(true, |w| w == n.as_str()))
+        {
+            for e in b
+                .entries
+                .values_mut()
+                .filter(|e| e.status == Status::Delivering)
+            {
                 e.status = Status::Pending;
                 ops.push(Op::Put(e.clone()));
             }
@@ -672,7 +807,12 @@ impl RetryCache {
     pub fn by_bind(&self) -> Vec<BindSummary> {
         let cfg = self.config();
         let st = self.state();
-        let mut names: Vec<&String> = st.binds.iter().filter(|(_, b)| !b.entries.is_empty()).map(|(n, _)| n).collect();
+        let mut names: Vec<&String> = st
+            .binds
+            .iter()
+            .filter(|(_, b)| !b.entries.is_empty())
+            .map(|(n, _)| n)
+            .collect();
         names.extend(cfg.binds.iter().filter(|(_, c)| c.enabled).map(|(n, _)| n));
         let names: std::collections::BTreeSet<&String> = names.into_iter().collect();
         names
@@ -699,7 +839,8 @@ impl RetryCache {
                         Status::FailedPermanent => line.failed_permanent += 1,
                     }
                 }
-                line.utilisation_percent = (line.total as f64 * 100.0 / c.max_size.max(1) as f64).min(100.0);
+                line.utilisation_percent =
+                    (line.total as f64 * 100.0 / c.max_size.max(1) as f64).min(100.0);
                 line
             })
             .collect()
@@ -715,7 +856,13 @@ impl RetryCache {
         let st = self.state();
         st.binds
             .get(bind)
-            .map(|b| b.entries.values().filter(|e| status.map_or(true, |s| e.status == s)).cloned().collect())
+            .map(|b| {
+                b.entries
+                    .values()
+                    .filter(|e| status.map_or(true, |s| e.status == s))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -729,7 +876,9 @@ impl RetryCache {
         let store = self.store();
         let n = {
             let mut st = self.state();
-            let Some(b) = st.binds.get_mut(bind) else { return Ok(0) };
+            let Some(b) = st.binds.get_mut(bind) else {
+                return Ok(0);
+            };
             let mut ops = Vec::new();
             let mut next = b.entries.clone();
             let mut removed = HashSet::new();
@@ -738,7 +887,10 @@ impl RetryCache {
                     ops.push(Op::Put(e.clone()));
                 } else {
                     removed.insert(e.seq);
-                    ops.push(Op::Remove { bind_name: bind.to_string(), seq: e.seq });
+                    ops.push(Op::Remove {
+                        bind_name: bind.to_string(),
+                        seq: e.seq,
+                    });
                 }
             }
             if ops.is_empty() {
@@ -775,7 +927,11 @@ impl RetryCache {
     pub async fn retry(&self, bind: &str, id: &str) -> Result<usize, CacheError> {
         let now = self.now_ms();
         let n = self
-            .update(bind, |e| e.id == id && e.status != Status::Delivering, Self::reset_for_retry(now))
+            .update(
+                bind,
+                |e| e.id == id && e.status != Status::Delivering,
+                Self::reset_for_retry(now),
+            )
             .await?;
         self.wake_bind(bind);
         Ok(n)
@@ -787,7 +943,13 @@ impl RetryCache {
     /// Storage errors.
     pub async fn retry_all_failed(&self, bind: &str) -> Result<usize, CacheError> {
         let now = self.now_ms();
-        let n = self.update(bind, |e| e.status == Status::FailedPermanent, Self::reset_for_retry(now)).await?;
+        let n = self
+            .update(
+                bind,
+                |e| e.status == Status::FailedPermanent,
+                Self::reset_for_retry(now),
+            )
+            .await?;
         self.wake_bind(bind);
         Ok(n)
     }
@@ -801,10 +963,14 @@ impl RetryCache {
     pub async fn retry_pending_now(&self, bind: &str) -> Result<usize, CacheError> {
         let now = self.now_ms();
         let n = self
-            .update(bind, |e| e.status == Status::Pending && e.next_retry_at_ms > now, |e| {
-                e.next_retry_at_ms = now;
-                true
-            })
+            .update(
+                bind,
+                |e| e.status == Status::Pending && e.next_retry_at_ms > now,
+                |e| {
+                    e.next_retry_at_ms = now;
+                    true
+                },
+            )
             .await?;
         self.wake_bind(bind);
         Ok(n)
@@ -824,6 +990,7 @@ impl RetryCache {
     /// # Errors
     /// Storage errors.
     pub async fn delete_all_failed(&self, bind: &str) -> Result<usize, CacheError> {
-        self.update(bind, |e| e.status == Status::FailedPermanent, |_| false).await
+        self.update(bind, |e| e.status == Status::FailedPermanent, |_| false)
+            .await
     }
 }

@@ -63,7 +63,10 @@ pub struct TokioClock {
 impl TokioClock {
     /// Anchor now.
     pub fn new() -> Self {
-        TokioClock { anchor_ms: core_bridge::api::now_ms(), anchor: tokio::time::Instant::now() }
+        TokioClock {
+            anchor_ms: core_bridge::api::now_ms(),
+            anchor: tokio::time::Instant::now(),
+        }
     }
 }
 
@@ -85,7 +88,12 @@ pub fn format_utc(ms: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01.

@@ -118,7 +118,10 @@ impl Default for BindCacheConfig {
 impl BindCacheConfig {
     /// Enabled, with the seed's size and interval.
     pub fn enabled() -> Self {
-        BindCacheConfig { enabled: true, ..Self::default() }
+        BindCacheConfig {
+            enabled: true,
+            ..Self::default()
+        }
     }
 }
 
@@ -182,23 +185,40 @@ impl CacheConfig {
     /// `retry_interval × backoff_multiplier^retry_count`, saturating (60, 120, 240 … s with the
     /// seed's defaults).
     pub fn backoff(&self, bind: &str, retry_count: u32) -> Duration {
-        let base = self.bind(bind).retry_interval.as_millis().min(u128::from(u64::MAX)) as u64;
-        let factor = u64::from(self.backoff_multiplier.max(1)).checked_pow(retry_count).unwrap_or(u64::MAX);
+        let base = self
+            .bind(bind)
+            .retry_interval
+            .as_millis()
+            .min(u128::from(u64::MAX)) as u64;
+        let factor = u64::from(self.backoff_multiplier.max(1))
+            .checked_pow(retry_count)
+            .unwrap_or(u64::MAX);
         Duration::from_millis(base.saturating_mul(factor))
     }
 
     /// Check ranges: `max_size ≥ 1`, `backoff_multiplier ≥ 1`, `batch_size ≥ 1`,
     /// `max_concurrent_deliveries ≥ 1`, `max_batches_per_cycle ≥ 1`, `flush_interval > 0`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key, reason: &str| Err(ConfigError { key, reason: reason.to_string() });
+        let bad = |key, reason: &str| {
+            Err(ConfigError {
+                key,
+                reason: reason.to_string(),
+            })
+        };
         if self.flush_interval.is_zero() {
             return bad("cache_flush_interval", "must be more than 0 ms");
         }
         if self.backoff_multiplier < 1 {
             return bad("cache_backoff_multiplier", "must be at least 1");
         }
-        if self.batch_size < 1 || self.max_concurrent_deliveries < 1 || self.max_batches_per_cycle < 1 {
-            return bad("batch_size", "batch size, concurrency and batches per cycle must be at least 1");
+        if self.batch_size < 1
+            || self.max_concurrent_deliveries < 1
+            || self.max_batches_per_cycle < 1
+        {
+            return bad(
+                "batch_size",
+                "batch size, concurrency and batches per cycle must be at least 1",
+            );
         }
         if self.binds.values().any(|b| b.max_size < 1) {
             return bad("cache_max_size", "must be at least 1");
@@ -212,11 +232,15 @@ impl CacheConfig {
     /// (`disk`|`memory`, or the seed's words), which wins when both are set.
     ///
     /// Errors name the variable and the value that could not be parsed.
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         fn num<T: FromStr>(key: &'static str, v: &str) -> Result<T, ConfigError> {
-            v.trim()
-                .parse()
-                .map_err(|_| ConfigError { key, reason: format!("{v:?} is not a non-negative integer") })
+            v.trim().parse().map_err(|_| ConfigError {
+                key,
+                reason: format!("{v:?} is not a non-negative integer"),
+            })
         }
         if let Some(v) = lookup("CACHE_FLUSH_INTERVAL") {
             self.flush_interval = Duration::from_millis(num("CACHE_FLUSH_INTERVAL", &v)?);
@@ -229,7 +253,10 @@ impl CacheConfig {
         }
         for key in ["MNESIA_STORAGE_TYPE", "CACHE_STORAGE_TYPE"] {
             if let Some(v) = lookup(key) {
-                self.storage = v.parse().map_err(|e: ConfigError| ConfigError { key, reason: e.reason })?;
+                self.storage = v.parse().map_err(|e: ConfigError| ConfigError {
+                    key,
+                    reason: e.reason,
+                })?;
             }
         }
         self.validate()
@@ -244,11 +271,17 @@ mod tests {
     fn seed_defaults_and_schedule() {
         let c = CacheConfig::default().with_bind("b", BindCacheConfig::enabled());
         assert_eq!(c.flush_interval, Duration::from_millis(10_000));
-        assert_eq!((c.max_retry_attempts, c.backoff_multiplier, c.storage), (10, 2, StorageKind::Disk));
+        assert_eq!(
+            (c.max_retry_attempts, c.backoff_multiplier, c.storage),
+            (10, 2, StorageKind::Disk)
+        );
         assert_eq!(c.bind("b").max_size, 10_000);
         assert!(!c.bind("other").enabled);
         let s: Vec<u64> = (0..10).map(|n| c.backoff("b", n).as_secs()).collect();
-        assert_eq!(s, [60, 120, 240, 480, 960, 1920, 3840, 7680, 15_360, 30_720]);
+        assert_eq!(
+            s,
+            [60, 120, 240, 480, 960, 1920, 3840, 7680, 15_360, 30_720]
+        );
         assert_eq!(c.backoff("b", 200), Duration::from_millis(u64::MAX));
     }
 
@@ -264,7 +297,10 @@ mod tests {
         };
         c.apply_env(env).unwrap();
         assert_eq!(c.flush_interval, Duration::from_millis(5000));
-        assert_eq!((c.max_retry_attempts, c.backoff_multiplier, c.storage), (3, 3, StorageKind::Memory));
+        assert_eq!(
+            (c.max_retry_attempts, c.backoff_multiplier, c.storage),
+            (3, 3, StorageKind::Memory)
+        );
         // CACHE_STORAGE_TYPE wins over the seed's variable.
         let env2 = |k: &str| match k {
             "MNESIA_STORAGE_TYPE" => Some("ram_copies".to_string()),
@@ -273,17 +309,28 @@ mod tests {
         };
         c.apply_env(env2).unwrap();
         assert_eq!(c.storage, StorageKind::Disk);
-        let err = c.apply_env(|k| (k == "CACHE_STORAGE_TYPE").then(|| "tape".to_string())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "CACHE_STORAGE_TYPE").then(|| "tape".to_string()))
+            .unwrap_err();
         assert_eq!(err.key, "CACHE_STORAGE_TYPE");
-        let err = c.apply_env(|k| (k == "CACHE_BACKOFF_MULTIPLIER").then(|| "0".to_string())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "CACHE_BACKOFF_MULTIPLIER").then(|| "0".to_string()))
+            .unwrap_err();
         assert_eq!(err.key, "cache_backoff_multiplier");
-        let err = c.apply_env(|k| (k == "CACHE_FLUSH_INTERVAL").then(|| "soon".to_string())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "CACHE_FLUSH_INTERVAL").then(|| "soon".to_string()))
+            .unwrap_err();
         assert!(err.to_string().contains("CACHE_FLUSH_INTERVAL"), "{err}");
     }
 
     #[test]
     fn storage_kind_words() {
-        for (w, k) in [("disk", StorageKind::Disk), ("disc_copies", StorageKind::Disk), ("Memory", StorageKind::Memory), ("ram_copies", StorageKind::Memory)] {
+        for (w, k) in [
+            ("disk", StorageKind::Disk),
+            ("disc_copies", StorageKind::Disk),
+            ("Memory", StorageKind::Memory),
+            ("ram_copies", StorageKind::Memory),
+        ] {
             assert_eq!(w.parse::<StorageKind>().unwrap(), k);
         }
         let k: StorageKind = serde_json::from_str("\"ram_copies\"").unwrap();

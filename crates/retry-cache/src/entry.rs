@@ -105,10 +105,12 @@ pub fn store_key(bind: &str, seq: u64) -> Vec<u8> {
 
 /// The JSON bytes stored for an entry.
 pub fn encode(entry: &Entry) -> Result<Vec<u8>, crate::CacheError> {
-    serde_json::to_vec(entry).map_err(|e| crate::CacheError::Encoding(format!("entry {}: {e}", entry.id)))
+    serde_json::to_vec(entry)
+        .map_err(|e| crate::CacheError::Encoding(format!("entry {}: {e}", entry.id)))
 }
 
 /// An entry from its stored bytes.
 pub fn decode(bytes: &[u8]) -> Result<Entry, crate::CacheError> {
-    serde_json::from_slice(bytes).map_err(|e| crate::CacheError::Encoding(format!("stored entry: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| crate::CacheError::Encoding(format!("stored entry: {e}")))
 }

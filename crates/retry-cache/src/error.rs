@@ -54,6 +54,9 @@ pub enum CacheError {
 impl CacheError {
     /// True for errors of the storage itself (I/O, corruption), as opposed to a disabled bind.
     pub fn is_storage(&self) -> bool {
-        matches!(self, CacheError::Io { .. } | CacheError::Storage { .. } | CacheError::Closed)
+        matches!(
+            self,
+            CacheError::Io { .. } | CacheError::Storage { .. } | CacheError::Closed
+        )
     }
 }

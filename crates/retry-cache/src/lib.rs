@@ -37,4 +37,7 @@ pub use entry::{Entry, Item, Status};
 pub use error::CacheError;
 pub use sled_store::SledStore;
 pub use store::{CacheStore, MemoryStore, Op, SyncFuture};
-pub use worker::{deliver_via, CoreDelivery, Deliver, DeliverFuture, DeliveryError, DeliveryResult, FlushReport, WorkerHandle};
+pub use worker::{
+    deliver_via, CoreDelivery, Deliver, DeliverFuture, DeliveryError, DeliveryResult, FlushReport,
+    WorkerHandle,
+};

@@ -47,10 +47,15 @@ impl SledStore {
     /// errors (corruption).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CacheError> {
         let path = path.as_ref().to_path_buf();
-        std::fs::create_dir_all(&path)
-            .map_err(|source| CacheError::Io { path: path.clone(), op: "create directory", source })?;
+        std::fs::create_dir_all(&path).map_err(|source| CacheError::Io {
+            path: path.clone(),
+            op: "create directory",
+            source,
+        })?;
         let db = open_db(&path)?;
-        let entries = db.open_tree("entries").map_err(|e| sled_error(&path, "open", e))?;
+        let entries = db
+            .open_tree("entries")
+            .map_err(|e| sled_error(&path, "open", e))?;
         db.insert(b"probe", &core_bridge::api::now_ms().to_be_bytes()[..])
             .map_err(|e| sled_error(&path, "write to", e))?;
         db.flush().map_err(|e| sled_error(&path, "flush", e))?;
@@ -64,9 +69,20 @@ impl SledStore {
             std::thread::Builder::new()
                 .name("retry-cache-commit".into())
                 .spawn(move || commit_loop(&db, &thread_path, &flushes, &rx))
-                .map_err(|source| CacheError::Io { path: path.clone(), op: "start committer for", source })?
+                .map_err(|source| CacheError::Io {
+                    path: path.clone(),
+                    op: "start committer for",
+                    source,
+                })?
         };
-        Ok(SledStore { path, db, entries, flushes, committer: Some(tx), thread: Some(thread) })
+        Ok(SledStore {
+            path,
+            db,
+            entries,
+            flushes,
+            committer: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// The directory of the store.
@@ -82,10 +98,16 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 fn open_db(path: &Path) -> Result<sled::Db, CacheError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
-        match sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024).open() {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+        {
             Ok(db) => return Ok(db),
             // sled words a lock held elsewhere as "could not acquire lock on …: Os { code: 11 … }".
-            Err(sled::Error::Io(e)) if plain_io_error(&e).kind() == std::io::ErrorKind::WouldBlock => {
+            Err(sled::Error::Io(e))
+                if plain_io_error(&e).kind() == std::io::ErrorKind::WouldBlock =>
+            {
                 if std::time::Instant::now() >= deadline {
                     return Err(CacheError::Io {
                         path: path.to_path_buf(),
@@ -152,8 +174,16 @@ fn plain_io_error(io: &std::io::Error) -> std::io::Error {
 
 fn sled_error(path: &Path, op: &'static str, e: sled::Error) -> CacheError {
     match e {
-        sled::Error::Io(source) => CacheError::Io { path: path.to_path_buf(), op, source: plain_io_error(&source) },
-        other => CacheError::Storage { path: path.to_path_buf(), op, reason: other.to_string() },
+        sled::Error::Io(source) => CacheError::Io {
+            path: path.to_path_buf(),
+            op,
+            source: plain_io_error(&source),
+        },
+        other => CacheError::Storage {
+            path: path.to_path_buf(),
+            op,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -179,8 +209,13 @@ impl CacheStore for SledStore {
         // what lets many puts share one flush (4-5× the puts per second under load).
         if let [op] = ops {
             let res = match op {
-                Op::Put(e) => self.entries.insert(store_key(&e.bind_name, e.seq), encode(e)?).map(drop),
-                Op::Remove { bind_name, seq } => self.entries.remove(store_key(bind_name, *seq)).map(drop),
+                Op::Put(e) => self
+                    .entries
+                    .insert(store_key(&e.bind_name, e.seq), encode(e)?)
+                    .map(drop),
+                Op::Remove { bind_name, seq } => {
+                    self.entries.remove(store_key(bind_name, *seq)).map(drop)
+                }
             };
             return res.map_err(|e| sled_error(&self.path, "write to", e));
         }
@@ -191,12 +226,18 @@ impl CacheStore for SledStore {
                 Op::Remove { bind_name, seq } => batch.remove(store_key(bind_name, *seq)),
             }
         }
-        self.entries.apply_batch(batch).map_err(|e| sled_error(&self.path, "write to", e))
+        self.entries
+            .apply_batch(batch)
+            .map_err(|e| sled_error(&self.path, "write to", e))
     }
 
     fn sync(&self) -> SyncFuture {
         let (tx, rx) = oneshot::channel();
-        let queued = self.committer.as_ref().map(|c| c.send(tx).is_ok()).unwrap_or(false);
+        let queued = self
+            .committer
+            .as_ref()
+            .map(|c| c.send(tx).is_ok())
+            .unwrap_or(false);
         Box::pin(async move {
             if !queued {
                 return Err(CacheError::Closed);
@@ -236,7 +277,12 @@ mod tests {
         );
         let plain = plain_io_error(&copy);
         assert_eq!(plain.raw_os_error(), Some(28));
-        assert!(plain.to_string().contains("No space left on device (os error 28)"), "{plain}");
+        assert!(
+            plain
+                .to_string()
+                .contains("No space left on device (os error 28)"),
+            "{plain}"
+        );
         let other = plain_io_error(&std::io::Error::other("weird"));
         assert_eq!(other.to_string(), "weird");
     }

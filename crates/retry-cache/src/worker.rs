@@ -94,7 +94,11 @@ impl Deliver for CoreDelivery {
                 items,
                 move |m| {
                     let c = c.clone();
-                    async move { c.post_messages(m).await.map(|a| a.accepted.into_iter().map(|a| a.id).collect()) }
+                    async move {
+                        c.post_messages(m)
+                            .await
+                            .map(|a| a.accepted.into_iter().map(|a| a.id).collect())
+                    }
                 },
                 move |e| {
                     let c = c2.clone();
@@ -117,14 +121,19 @@ fn classify(e: &CoreError) -> DeliveryError {
 /// The logic of [`CoreDelivery`] over any two calls: `post_messages` answers the ids it
 /// accepted; `post_events` answers success or failure. Public so that the gateway can wrap its
 /// own calls (with timing metrics) and keep these semantics.
-pub async fn deliver_via<PM, FM, PE, FE>(items: Vec<Item>, post_messages: PM, post_events: PE) -> Vec<DeliveryResult>
+pub async fn deliver_via<PM, FM, PE, FE>(
+    items: Vec<Item>,
+    post_messages: PM,
+    post_events: PE,
+) -> Vec<DeliveryResult>
 where
     PM: Fn(Vec<InboundMessage>) -> FM,
     FM: Future<Output = Result<Vec<String>, CoreError>>,
     PE: Fn(Vec<Event>) -> FE,
     FE: Future<Output = Result<(), CoreError>>,
 {
-    let mut results: Vec<DeliveryResult> = vec![Err(DeliveryError::Retryable("not attempted".into())); items.len()];
+    let mut results: Vec<DeliveryResult> =
+        vec![Err(DeliveryError::Retryable("not attempted".into())); items.len()];
     let mut msgs = Vec::new();
     let mut evts = Vec::new();
     for (i, it) in items.into_iter().enumerate() {
@@ -137,7 +146,10 @@ where
         if ids.contains(&m.id) {
             Ok(())
         } else {
-            Err(DeliveryError::Retryable(format!("core answer does not list message {}", m.id)))
+            Err(DeliveryError::Retryable(format!(
+                "core answer does not list message {}",
+                m.id
+            )))
         }
     };
     if !msgs.is_empty() {
@@ -176,7 +188,9 @@ where
             }
             Err(_) => {
                 for (i, ev) in &evts {
-                    results[*i] = post_events(vec![ev.clone()]).await.map_err(|e| classify(&e));
+                    results[*i] = post_events(vec![ev.clone()])
+                        .await
+                        .map_err(|e| classify(&e));
                 }
             }
         }
@@ -230,18 +244,31 @@ impl RetryCache {
     /// Every bind that holds entries or has the cache enabled, in name order.
     fn worker_binds(&self) -> Vec<String> {
         let mut names: std::collections::BTreeSet<String> = self.binds().into_iter().collect();
-        names.extend(self.config().binds.into_iter().filter(|(_, c)| c.enabled).map(|(n, _)| n));
+        names.extend(
+            self.config()
+                .binds
+                .into_iter()
+                .filter(|(_, c)| c.enabled)
+                .map(|(n, _)| n),
+        );
         names.into_iter().collect()
     }
 
     async fn supervise(self, deliver: Arc<dyn Deliver>, mut stopped: watch::Receiver<bool>) {
-        let calls = Arc::new(Semaphore::new(self.config().max_concurrent_deliveries.max(1)));
+        let calls = Arc::new(Semaphore::new(
+            self.config().max_concurrent_deliveries.max(1),
+        ));
         let mut loops: JoinSet<()> = JoinSet::new();
         let mut by_task: HashMap<tokio::task::Id, String> = HashMap::new();
         loop {
             for bind in self.worker_binds() {
                 if !by_task.values().any(|b| *b == bind) {
-                    let task = loops.spawn(self.clone().bind_loop(bind.clone(), deliver.clone(), calls.clone(), stopped.clone()));
+                    let task = loops.spawn(self.clone().bind_loop(
+                        bind.clone(),
+                        deliver.clone(),
+                        calls.clone(),
+                        stopped.clone(),
+                    ));
                     by_task.insert(task.id(), bind);
                 }
             }
@@ -268,7 +295,13 @@ impl RetryCache {
         while loops.join_next().await.is_some() {}
     }
 
-    async fn bind_loop(self, bind: String, deliver: Arc<dyn Deliver>, calls: Arc<Semaphore>, mut stopped: watch::Receiver<bool>) {
+    async fn bind_loop(
+        self,
+        bind: String,
+        deliver: Arc<dyn Deliver>,
+        calls: Arc<Semaphore>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
         let wake = self.bind_wake(&bind);
         loop {
             if *stopped.borrow() {
@@ -295,21 +328,38 @@ impl RetryCache {
     /// One flush cycle of one bind at the cache clock's time: batches of up to `batch_size`
     /// due entries, oldest first, one call at a time (each holding one of `calls`), while each
     /// batch is fully delivered, at most `max_batches_per_cycle`.
-    pub async fn flush_bind(&self, bind: &str, deliver: &Arc<dyn Deliver>, calls: &Arc<Semaphore>) -> FlushReport {
+    pub async fn flush_bind(
+        &self,
+        bind: &str,
+        deliver: &Arc<dyn Deliver>,
+        calls: &Arc<Semaphore>,
+    ) -> FlushReport {
         let cfg = self.config();
         let mut report = FlushReport::default();
         for _ in 0..cfg.max_batches_per_cycle {
-            let Ok(_permit) = calls.acquire().await else { break };
+            let Ok(_permit) = calls.acquire().await else {
+                break;
+            };
             let batch = self.take_due(bind, self.now_ms(), cfg.batch_size);
             if batch.is_empty() {
                 break;
             }
             let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
-            let mut results = deliver.deliver(batch.into_iter().map(|e| e.item).collect()).await.into_iter();
+            let mut results = deliver
+                .deliver(batch.into_iter().map(|e| e.item).collect())
+                .await
+                .into_iter();
             report.batches += 1;
             let outcomes = seqs
                 .into_iter()
-                .map(|s| (s, results.next().unwrap_or(Err(DeliveryError::Retryable("no result from delivery".into())))))
+                .map(|s| {
+                    (
+                        s,
+                        results.next().unwrap_or(Err(DeliveryError::Retryable(
+                            "no result from delivery".into(),
+                        ))),
+                    )
+                })
                 .collect();
             let r = self.settle(bind, outcomes, self.now_ms());
             report.outcome.add(&r);
@@ -323,7 +373,9 @@ impl RetryCache {
     /// One flush cycle over every bind that holds entries, at the cache clock's time (what the
     /// worker's loops do, all at once; for tests and tools). See [`flush_bind`](Self::flush_bind).
     pub async fn flush_once(&self, deliver: &Arc<dyn Deliver>) -> FlushReport {
-        let calls = Arc::new(Semaphore::new(self.config().max_concurrent_deliveries.max(1)));
+        let calls = Arc::new(Semaphore::new(
+            self.config().max_concurrent_deliveries.max(1),
+        ));
         let mut tasks = JoinSet::new();
         for bind in self.binds() {
             let (cache, deliver, calls) = (self.clone(), deliver.clone(), calls.clone());

@@ -62,7 +62,12 @@ impl Model {
         while q.len() >= MAX_SIZE {
             q.remove(0);
         }
-        q.push(M { id: id.clone(), status: Status::Pending, retry_count: 0, next: now });
+        q.push(M {
+            id: id.clone(),
+            status: Status::Pending,
+            retry_count: 0,
+            next: now,
+        });
         id
     }
 
@@ -116,8 +121,18 @@ fn outcome(o: u8) -> DeliveryResult {
 }
 
 fn config() -> CacheConfig {
-    let b = BindCacheConfig { enabled: true, max_size: MAX_SIZE, retry_interval: std::time::Duration::from_millis(INTERVAL_MS), mode: None };
-    CacheConfig { max_retry_attempts: MAX_RETRIES, ..CacheConfig::default() }.with_bind(BINDS[0], b.clone()).with_bind(BINDS[1], b)
+    let b = BindCacheConfig {
+        enabled: true,
+        max_size: MAX_SIZE,
+        retry_interval: std::time::Duration::from_millis(INTERVAL_MS),
+        mode: None,
+    };
+    CacheConfig {
+        max_retry_attempts: MAX_RETRIES,
+        ..CacheConfig::default()
+    }
+    .with_bind(BINDS[0], b.clone())
+    .with_bind(BINDS[1], b)
 }
 
 /// How a test opens (and reopens) the store.
@@ -126,7 +141,11 @@ type Opener = dyn Fn() -> Arc<dyn CacheStore>;
 fn run(steps: Vec<Step>, opener: &Opener) -> Result<(), TestCaseError> {
     runtime().block_on(async {
         let clock = ManualClock::new(1_000_000);
-        let mut cache = Some(RetryCache::open(config(), opener(), Arc::new(clock.clone())).await.unwrap());
+        let mut cache = Some(
+            RetryCache::open(config(), opener(), Arc::new(clock.clone()))
+                .await
+                .unwrap(),
+        );
         let mut model = Model::default();
         for s in steps {
             let c = cache.as_ref().unwrap();
@@ -134,15 +153,25 @@ fn run(steps: Vec<Step>, opener: &Opener) -> Result<(), TestCaseError> {
             match &s {
                 Step::Put(b) => {
                     let id = model.put(*b, now);
-                    c.put(BINDS[*b], BindMode::Server, msg(BINDS[*b], &id)).await.unwrap();
+                    c.put(BINDS[*b], BindMode::Server, msg(BINDS[*b], &id))
+                        .await
+                        .unwrap();
                 }
                 Step::Take(b, n) => {
-                    let got: Vec<String> = c.take_due(BINDS[*b], now, *n).into_iter().map(|e| e.id).collect();
+                    let got: Vec<String> = c
+                        .take_due(BINDS[*b], now, *n)
+                        .into_iter()
+                        .map(|e| e.id)
+                        .collect();
                     prop_assert_eq!(got, model.take(*b, now, *n));
                 }
                 Step::Settle(b, os) => {
                     let delivering = c.list(BINDS[*b], Some(Status::Delivering));
-                    let outcomes = delivering.iter().enumerate().map(|(i, e)| (e.seq, outcome(os[i % os.len()]))).collect();
+                    let outcomes = delivering
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (e.seq, outcome(os[i % os.len()])))
+                        .collect();
                     c.settle(BINDS[*b], outcomes, now);
                     model.settle(*b, os, now);
                 }
@@ -154,13 +183,25 @@ fn run(steps: Vec<Step>, opener: &Opener) -> Result<(), TestCaseError> {
                             e.status = Status::Pending;
                         }
                     }
-                    cache = Some(RetryCache::open(config(), opener(), Arc::new(clock.clone())).await.unwrap());
+                    cache = Some(
+                        RetryCache::open(config(), opener(), Arc::new(clock.clone()))
+                            .await
+                            .unwrap(),
+                    );
                 }
                 Step::RetryAll(b) => {
                     let n = c.retry_all_failed(BINDS[*b]).await.unwrap();
                     let mut m = 0;
-                    for e in model.binds[*b].iter_mut().filter(|e| e.status == Status::FailedPermanent) {
-                        *e = M { id: e.id.clone(), status: Status::Pending, retry_count: 0, next: now };
+                    for e in model.binds[*b]
+                        .iter_mut()
+                        .filter(|e| e.status == Status::FailedPermanent)
+                    {
+                        *e = M {
+                            id: e.id.clone(),
+                            status: Status::Pending,
+                            retry_count: 0,
+                            next: now,
+                        };
                         m += 1;
                     }
                     prop_assert_eq!(n, m);
@@ -177,7 +218,12 @@ fn run(steps: Vec<Step>, opener: &Opener) -> Result<(), TestCaseError> {
                 let got: Vec<M> = c
                     .list(bind, None)
                     .into_iter()
-                    .map(|e| M { id: e.id, status: e.status, retry_count: e.retry_count, next: e.next_retry_at_ms })
+                    .map(|e| M {
+                        id: e.id,
+                        status: e.status,
+                        retry_count: e.retry_count,
+                        next: e.next_retry_at_ms,
+                    })
                     .collect();
                 prop_assert_eq!(&got, &model.binds[i], "after {:?}", s);
             }

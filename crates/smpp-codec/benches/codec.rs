@@ -59,19 +59,33 @@ impl Smpp34Value {
 fn smpp34_decoder(name: &str) -> Smpp34Decode {
     use smpp34::CommandHeader as H;
     match name {
-        "submit_sm_160_gsm" => |b| Smpp34Value::SubmitSm(smpp34::submit_sm::decode(H::decode(b).unwrap(), b).unwrap()),
-        "deliver_sm_receipt" => |b| Smpp34Value::DeliverSm(smpp34::deliver_sm::decode(H::decode(b).unwrap(), b).unwrap()),
-        "data_sm_tlvs" => |b| Smpp34Value::DataSm(smpp34::data_sm::decode(H::decode(b).unwrap(), b).unwrap()),
-        "bind_transceiver" => {
-            |b| Smpp34Value::BindTransceiver(smpp34::bind_transceiver::decode(H::decode(b).unwrap(), b).unwrap())
+        "submit_sm_160_gsm" => {
+            |b| Smpp34Value::SubmitSm(smpp34::submit_sm::decode(H::decode(b).unwrap(), b).unwrap())
         }
-        "enquire_link" => |b| Smpp34Value::EnquireLink(smpp34::enquire_link::decode(H::decode(b).unwrap(), b).unwrap()),
+        "deliver_sm_receipt" => |b| {
+            Smpp34Value::DeliverSm(smpp34::deliver_sm::decode(H::decode(b).unwrap(), b).unwrap())
+        },
+        "data_sm_tlvs" => {
+            |b| Smpp34Value::DataSm(smpp34::data_sm::decode(H::decode(b).unwrap(), b).unwrap())
+        }
+        "bind_transceiver" => |b| {
+            Smpp34Value::BindTransceiver(
+                smpp34::bind_transceiver::decode(H::decode(b).unwrap(), b).unwrap(),
+            )
+        },
+        "enquire_link" => |b| {
+            Smpp34Value::EnquireLink(
+                smpp34::enquire_link::decode(H::decode(b).unwrap(), b).unwrap(),
+            )
+        },
         other => panic!("no smpp34 decoder for {other}"),
     }
 }
 
 fn rusmpp_decode(body: &mut BytesMut, len: usize) -> rusmpp::Command {
-    rusmpp::Command::decode(body, len).expect("rusmpp decodes").0
+    rusmpp::Command::decode(body, len)
+        .expect("rusmpp decodes")
+        .0
 }
 
 fn bench(c: &mut Criterion) {
@@ -83,10 +97,16 @@ fn bench(c: &mut Criterion) {
         // Values for the encoders, each decoded by its own library from the same bytes.
         let rusmpp_value = rusmpp_decode(&mut BytesMut::from(&bytes[4..]), body_len);
         let smpp34_value = smpp34_decode(&bytes);
-        assert_eq!(smpp34_value.clone().encode(), bytes.to_vec(), "{name}: smpp34 round trip");
+        assert_eq!(
+            smpp34_value.clone().encode(),
+            bytes.to_vec(),
+            "{name}: smpp34 round trip"
+        );
 
         let mut g = c.benchmark_group(format!("decode/{name}"));
-        g.bench_function("smppgw", |b| b.iter(|| Frame::decode_from(black_box(&bytes), &DecodeOptions::LENIENT).unwrap()));
+        g.bench_function("smppgw", |b| {
+            b.iter(|| Frame::decode_from(black_box(&bytes), &DecodeOptions::LENIENT).unwrap())
+        });
         g.bench_function("rusmpp", |b| {
             b.iter_batched(
                 || BytesMut::from(&bytes[4..]),
@@ -117,7 +137,11 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.bench_function("smpp34", |b| {
-            b.iter_batched(|| smpp34_value.clone(), |v| black_box(v).encode(), BatchSize::SmallInput)
+            b.iter_batched(
+                || smpp34_value.clone(),
+                |v| black_box(v).encode(),
+                BatchSize::SmallInput,
+            )
         });
         g.finish();
 

@@ -64,7 +64,10 @@ fn main() {
     match (kind, lib) {
         ("decode", "smppgw") => {
             for _ in 0..n {
-                let f = Frame::decode_from(black_box(&shared), &smpp_codec::pdu::DecodeOptions::LENIENT);
+                let f = Frame::decode_from(
+                    black_box(&shared),
+                    &smpp_codec::pdu::DecodeOptions::LENIENT,
+                );
                 drop(black_box(f.unwrap()));
             }
         }
@@ -74,7 +77,9 @@ fn main() {
             // only if you also want them out (they are the same for every N here, see the
             // script, which measures them with `decode/<fixture>/rusmpp-input`).
             for b in &mut bufs {
-                drop(black_box(rusmpp::Command::decode(black_box(b), body_len).unwrap()));
+                drop(black_box(
+                    rusmpp::Command::decode(black_box(b), body_len).unwrap(),
+                ));
             }
         }
         ("decode", "rusmpp-input") => {
@@ -103,7 +108,9 @@ fn main() {
         }
         ("encode", "rusmpp") => {
             let mut codec = rusmpp::tokio_codec::CommandCodec::new();
-            let value = rusmpp::Command::decode(&mut BytesMut::from(&bytes[4..]), body_len).unwrap().0;
+            let value = rusmpp::Command::decode(&mut BytesMut::from(&bytes[4..]), body_len)
+                .unwrap()
+                .0;
             for _ in 0..n {
                 let mut dst = BytesMut::new();
                 codec.encode(black_box(&value), &mut dst).unwrap();
@@ -128,7 +135,9 @@ fn main() {
         }
         ("encode_buf", "rusmpp") => {
             let mut codec = rusmpp::tokio_codec::CommandCodec::new();
-            let value = rusmpp::Command::decode(&mut BytesMut::from(&bytes[4..]), body_len).unwrap().0;
+            let value = rusmpp::Command::decode(&mut BytesMut::from(&bytes[4..]), body_len)
+                .unwrap()
+                .0;
             let mut buf = BytesMut::with_capacity(4096);
             for _ in 0..n {
                 buf.clear();

@@ -274,7 +274,13 @@ impl ReceiptDate {
 
     /// The spec's form, `YYMMDDhhmm`.
     pub fn to_yymmddhhmm(&self) -> String {
-        receipt_date(i32::from(self.year), self.month, self.day, self.hour, self.minute)
+        receipt_date(
+            i32::from(self.year),
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+        )
     }
 }
 
@@ -385,7 +391,11 @@ impl ReceiptInfo {
     /// none). `None` when neither gives an id: the PDU is not a readable receipt (hand it on as
     /// an MO rather than drop it). Works for receipts carried by TLVs only (empty text), by text
     /// only (v3.3 carriers), and in `data_sm` (text in `message_payload`).
-    pub fn read(text: Option<&str>, tlvs: &crate::tlv::Tlvs, ids: ReceiptIdFormat) -> Option<ReceiptInfo> {
+    pub fn read(
+        text: Option<&str>,
+        tlvs: &crate::tlv::Tlvs,
+        ids: ReceiptIdFormat,
+    ) -> Option<ReceiptInfo> {
         let parsed = text.and_then(DeliveryReceipt::parse);
         let tlv_id = tlvs
             .receipted_message_id()
@@ -439,7 +449,13 @@ pub fn receipt_deliver_sm(
     let text: String = receipt
         .format()
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect();
     crate::pdu::DeliverSm {
         source_addr: source.0.into(),
@@ -601,16 +617,31 @@ mod tests {
     #[test]
     fn dates_in_every_form() {
         let d = ReceiptDate::parse("2401311205").unwrap();
-        assert_eq!((d.year, d.month, d.day, d.hour, d.minute, d.second), (2024, 1, 31, 12, 5, 0));
+        assert_eq!(
+            (d.year, d.month, d.day, d.hour, d.minute, d.second),
+            (2024, 1, 31, 12, 5, 0)
+        );
         let d = ReceiptDate::parse("240131120559").unwrap();
         assert_eq!(d.second, 59);
         let d = ReceiptDate::parse("20240131120559").unwrap();
         assert_eq!((d.year, d.second), (2024, 59));
         assert_eq!(d.to_yymmddhhmm(), "2401311205");
-        for bad in ["", "24013112", "2413311205", "2401321205", "2401312505", "240131120560", "24O1311205", "2024013112055"] {
+        for bad in [
+            "",
+            "24013112",
+            "2413311205",
+            "2401321205",
+            "2401312505",
+            "240131120560",
+            "24O1311205",
+            "2024013112055",
+        ] {
             assert_eq!(ReceiptDate::parse(bad), None, "{bad}");
         }
-        let r = DeliveryReceipt::parse("id:1 submit date:20240131120000 done date:240131120501 stat:DELIVRD").unwrap();
+        let r = DeliveryReceipt::parse(
+            "id:1 submit date:20240131120000 done date:240131120501 stat:DELIVRD",
+        )
+        .unwrap();
         assert_eq!(r.submit_date().unwrap().year, 2024);
         assert_eq!(r.done_date().unwrap().second, 1);
     }
@@ -680,11 +711,19 @@ mod tests {
         let r = ReceiptInfo::read(Some(text), &Tlvs::new(), ReceiptIdFormat::AsSubmitted).unwrap();
         assert_eq!((r.message_id.as_str(), r.message_state), ("999", Some(5)));
         // Neither: not a readable receipt.
-        assert_eq!(ReceiptInfo::read(Some("hello"), &Tlvs::new(), ReceiptIdFormat::AsSubmitted), None);
+        assert_eq!(
+            ReceiptInfo::read(Some("hello"), &Tlvs::new(), ReceiptIdFormat::AsSubmitted),
+            None
+        );
         // An empty receipted_message_id falls back to the text.
         let mut t = Tlvs::new();
         t.push(tags::RECEIPTED_MESSAGE_ID, b"\0");
-        assert_eq!(ReceiptInfo::read(Some(text), &t, ReceiptIdFormat::AsSubmitted).unwrap().message_id, "999");
+        assert_eq!(
+            ReceiptInfo::read(Some(text), &t, ReceiptIdFormat::AsSubmitted)
+                .unwrap()
+                .message_id,
+            "999"
+        );
     }
 
     #[test]
@@ -708,7 +747,10 @@ mod tests {
             &sm.short_message[..],
             &b"id:01HV0000000000000000000000 sub:001 dlvrd:001 submit date:2401311200 done date:2401311201 stat:DELIVRD err:000 text:Gr??e"[..]
         );
-        assert_eq!(sm.tlvs.receipted_message_id().unwrap(), "01HV0000000000000000000000");
+        assert_eq!(
+            sm.tlvs.receipted_message_id().unwrap(),
+            "01HV0000000000000000000000"
+        );
         assert_eq!(sm.tlvs.message_state(), Some(2));
         assert_eq!(sm.tlvs.network_error_code(), Some((3, 0)));
         // It reads back the same.

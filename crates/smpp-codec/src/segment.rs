@@ -333,11 +333,19 @@ fn unreachable_text_error(text: &str) -> Result<Candidate, TextError> {
 
 /// The octets of `chunk` written as `candidate` says, on a bind whose data_coding 0 is
 /// `default`.
-fn encode_chunk(candidate: &Candidate, chunk: &str, default: DefaultAlphabet) -> Result<Vec<u8>, TextError> {
+fn encode_chunk(
+    candidate: &Candidate,
+    chunk: &str,
+    default: DefaultAlphabet,
+) -> Result<Vec<u8>, TextError> {
     let NationalShift { single, locking } = candidate.shift;
     match Alphabet::of(candidate.data_coding) {
-        Alphabet::Gsm if !candidate.shift.is_none() => gsm7::encode_unpacked_with_shift(chunk, single, locking),
-        Alphabet::Gsm if candidate.data_coding == dc::SMSC_DEFAULT => text::encode_with_default(default, 0, chunk),
+        Alphabet::Gsm if !candidate.shift.is_none() => {
+            gsm7::encode_unpacked_with_shift(chunk, single, locking)
+        }
+        Alphabet::Gsm if candidate.data_coding == dc::SMSC_DEFAULT => {
+            text::encode_with_default(default, 0, chunk)
+        }
         _ => text::encode(candidate.data_coding, chunk),
     }
 }
@@ -662,7 +670,12 @@ impl<T> Reassembled<T> {
         if self.shift.is_none() {
             text::decode_with_default(default, self.data_coding, &self.user_data)
         } else {
-            text::decode_with_shift(self.data_coding, &self.user_data, self.shift.single, self.shift.locking)
+            text::decode_with_shift(
+                self.data_coding,
+                &self.user_data,
+                self.shift.single,
+                self.shift.locking,
+            )
         }
     }
 }
@@ -883,7 +896,9 @@ impl<T> Reassembler<T> {
             started: now,
             data_coding: part.data_coding,
             shift,
-            parts: std::iter::repeat_with(|| None).take(usize::from(total)).collect(),
+            parts: std::iter::repeat_with(|| None)
+                .take(usize::from(total))
+                .collect(),
             received: 0,
             bytes: 0,
         });
@@ -932,7 +947,10 @@ impl<T> Reassembler<T> {
     /// When the oldest incomplete message expires (its first part's arrival + timeout), for
     /// the caller's timer; `None` when nothing is pending.
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.pending.values().map(|p| p.started + self.timeout).min()
+        self.pending
+            .values()
+            .map(|p| p.started + self.timeout)
+            .min()
     }
 
     /// Octets of user data held for incomplete messages.
@@ -1013,7 +1031,10 @@ mod tests {
     fn ucs2_limits() {
         let s70 = "ж".repeat(70);
         let c = count(&s70, SplitMethod::Udh8);
-        assert_eq!((c.data_coding, c.units, c.segments, c.per_segment), (8, 70, 1, 70));
+        assert_eq!(
+            (c.data_coding, c.units, c.segments, c.per_segment),
+            (8, 70, 1, 70)
+        );
         let s71 = "ж".repeat(71);
         let c = count(&s71, SplitMethod::Udh8);
         assert_eq!((c.units, c.segments, c.per_segment), (71, 2, 67));
@@ -1035,7 +1056,9 @@ mod tests {
         assert_eq!(parts[0].short_message.len(), 6 + 132);
         assert_eq!(&parts[1].short_message[6..10], &[0xD8, 0x3D, 0xDE, 0x00]);
         for p in &parts {
-            assert!(!text::decode(8, &p.short_message[6..]).unwrap().contains('\u{FFFD}'));
+            assert!(!text::decode(8, &p.short_message[6..])
+                .unwrap()
+                .contains('\u{FFFD}'));
         }
     }
 
@@ -1044,8 +1067,14 @@ mod tests {
         let s = gsm(300);
         let parts = split(&s, None, SplitMethod::Udh8, 0x1A7).unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!(&parts[0].short_message[..6], &[0x05, 0x00, 0x03, 0xA7, 0x02, 0x01]);
-        assert_eq!(&parts[1].short_message[..6], &[0x05, 0x00, 0x03, 0xA7, 0x02, 0x02]);
+        assert_eq!(
+            &parts[0].short_message[..6],
+            &[0x05, 0x00, 0x03, 0xA7, 0x02, 0x01]
+        );
+        assert_eq!(
+            &parts[1].short_message[..6],
+            &[0x05, 0x00, 0x03, 0xA7, 0x02, 0x02]
+        );
         assert_eq!(parts[0].short_message.len(), 6 + 153);
         assert_eq!(parts[1].short_message.len(), 6 + 147);
         for p in &parts {
@@ -1124,7 +1153,12 @@ mod tests {
             split(&gsm(153 * 256), None, SplitMethod::Udh8, 0),
             Err(TextError::TooLong { .. })
         ));
-        assert_eq!(split(&gsm(153 * 255), None, SplitMethod::Udh8, 0).unwrap().len(), 255);
+        assert_eq!(
+            split(&gsm(153 * 255), None, SplitMethod::Udh8, 0)
+                .unwrap()
+                .len(),
+            255
+        );
     }
 
     #[test]
@@ -1157,8 +1191,21 @@ mod tests {
         }
     }
 
-    fn raw(r: &mut Reassembler<Bytes>, t: Instant, key: &str, dc: u8, esm: u8, sm: &[u8], tlvs: &Tlvs) -> Option<Reassembled<Bytes>> {
-        let part = InboundPart { data_coding: dc, esm_class: esm, short_message: sm, tlvs };
+    fn raw(
+        r: &mut Reassembler<Bytes>,
+        t: Instant,
+        key: &str,
+        dc: u8,
+        esm: u8,
+        sm: &[u8],
+        tlvs: &Tlvs,
+    ) -> Option<Reassembled<Bytes>> {
+        let part = InboundPart {
+            data_coding: dc,
+            esm_class: esm,
+            short_message: sm,
+            tlvs,
+        };
         match r.push(t, key, part, Bytes::copy_from_slice(sm)) {
             Pushed::Complete(m) => Some(m),
             _ => None,
@@ -1167,7 +1214,9 @@ mod tests {
 
     #[test]
     fn reassembles_out_of_order_with_duplicates() {
-        let s: String = (0..400).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let s: String = (0..400)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         let parts = split(&s, None, SplitMethod::Udh8, 9).unwrap();
         assert_eq!(parts.len(), 3);
         let mut r = Reassembler::new(Duration::from_secs(60), 10_000);
@@ -1177,7 +1226,14 @@ mod tests {
         assert_eq!(push_part(&mut r, t, &parts[0]), None);
         assert_eq!(push_part(&mut r, t, &parts[0]), None, "duplicate ignored");
         let whole = push_part(&mut r, t, &parts[1]).unwrap();
-        assert_eq!(whole.parts, vec![parts[0].short_message.clone(), parts[1].short_message.clone(), parts[2].short_message.clone()]);
+        assert_eq!(
+            whole.parts,
+            vec![
+                parts[0].short_message.clone(),
+                parts[1].short_message.clone(),
+                parts[2].short_message.clone()
+            ]
+        );
         assert_eq!(whole.reference, Some(9));
         assert_eq!(whole.data_coding, 0);
         assert_eq!(text::decode(0, &whole.user_data).unwrap(), s);
@@ -1198,7 +1254,10 @@ mod tests {
         let whole = push_part(&mut r, t, &b[0]).unwrap();
         assert_eq!(whole.user_data, "b".repeat(200).into_bytes());
         // Same 16-bit ref from another sender stays apart.
-        assert_eq!(raw(&mut r, t, "x", 0, 0x40, &a[0].short_message, &Tlvs::new()), None);
+        assert_eq!(
+            raw(&mut r, t, "x", 0, 0x40, &a[0].short_message, &Tlvs::new()),
+            None
+        );
         assert_eq!(push_part(&mut r, t, &a[1]), None);
     }
 
@@ -1219,13 +1278,18 @@ mod tests {
     fn extra_udh_element_before_concat() {
         // Port IE (0x05, 4 octets) then the 8-bit concat IE.
         let mk = |n: u8, body: &[u8]| {
-            let mut v = vec![0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x42, 2, n];
+            let mut v = vec![
+                0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x42, 2, n,
+            ];
             v.extend_from_slice(body);
             v
         };
         let mut r = Reassembler::new(Duration::from_secs(60), 10_000);
         let t = now();
-        assert_eq!(raw(&mut r, t, "k", 4, 0x40, &mk(2, b"world"), &Tlvs::new()), None);
+        assert_eq!(
+            raw(&mut r, t, "k", 4, 0x40, &mk(2, b"world"), &Tlvs::new()),
+            None
+        );
         let whole = raw(&mut r, t, "k", 4, 0x40, &mk(1, b"hello "), &Tlvs::new()).unwrap();
         assert_eq!(whole.user_data, b"hello world");
         assert_eq!(whole.reference, Some(0x42));
@@ -1250,12 +1314,33 @@ mod tests {
         // message_payload with an empty short_message.
         let mut tlvs = Tlvs::new();
         tlvs.push(tags::MESSAGE_PAYLOAD, b"payload");
-        assert_eq!(raw(&mut r, t, "k", 0, 0, b"", &tlvs).unwrap().user_data, b"payload");
+        assert_eq!(
+            raw(&mut r, t, "k", 0, 0, b"", &tlvs).unwrap().user_data,
+            b"payload"
+        );
         // UDHI with only a port element: UDH stripped, one part.
-        let whole = raw(&mut r, t, "k", 4, 0x40, &[0x06, 0x05, 0x04, 0, 1, 0, 2, 0xAA], &Tlvs::new()).unwrap();
+        let whole = raw(
+            &mut r,
+            t,
+            "k",
+            4,
+            0x40,
+            &[0x06, 0x05, 0x04, 0, 1, 0, 2, 0xAA],
+            &Tlvs::new(),
+        )
+        .unwrap();
         assert_eq!((whole.user_data, whole.reference), (vec![0xAA], None));
         // A 1-of-1 concatenated part.
-        let whole = raw(&mut r, t, "k", 0, 0x40, &[5, 0, 3, 9, 1, 1, b'x'], &Tlvs::new()).unwrap();
+        let whole = raw(
+            &mut r,
+            t,
+            "k",
+            0,
+            0x40,
+            &[5, 0, 3, 9, 1, 1, b'x'],
+            &Tlvs::new(),
+        )
+        .unwrap();
         assert_eq!((whole.user_data, whole.reference), (b"x".to_vec(), Some(9)));
         // UDHI set but malformed UDH: data kept as is.
         let whole = raw(&mut r, t, "k", 0, 0x40, &[9, 0, b'x'], &Tlvs::new()).unwrap();
@@ -1270,9 +1355,15 @@ mod tests {
         let t0 = now();
         assert_eq!(r.next_expiry(), None);
         assert_eq!(push_part(&mut r, t0, &parts[0]), None);
-        assert_eq!(push_part(&mut r, t0 + Duration::from_secs(5), &parts[2]), None);
+        assert_eq!(
+            push_part(&mut r, t0 + Duration::from_secs(5), &parts[2]),
+            None
+        );
         assert_eq!(r.next_expiry(), Some(t0 + Duration::from_secs(30)));
-        assert!(r.expire(t0 + Duration::from_secs(30)).is_empty(), "not older yet");
+        assert!(
+            r.expire(t0 + Duration::from_secs(30)).is_empty(),
+            "not older yet"
+        );
         assert_eq!(r.pending_bytes(), 153 + 94);
         let expired = r.expire(t0 + Duration::from_secs(31));
         assert_eq!(
@@ -1281,12 +1372,18 @@ mod tests {
                 key: "a|b|bind".into(),
                 reference: 5,
                 total: 3,
-                parts: vec![(1, parts[0].short_message.clone()), (3, parts[2].short_message.clone())],
+                parts: vec![
+                    (1, parts[0].short_message.clone()),
+                    (3, parts[2].short_message.clone())
+                ],
             }]
         );
         assert_eq!((r.pending_bytes(), r.pending_messages()), (0, 0));
         // The late second part now starts a new partial instead of completing.
-        assert_eq!(push_part(&mut r, t0 + Duration::from_secs(32), &parts[1]), None);
+        assert_eq!(
+            push_part(&mut r, t0 + Duration::from_secs(32), &parts[1]),
+            None
+        );
         assert_eq!(r.pending_bytes(), 153);
     }
 
@@ -1344,10 +1441,17 @@ mod tests {
     fn national_tables_chosen_only_when_they_help() {
         // Plain GSM text: the default alphabet, no UDH.
         let c = count_with("hello", &turkish());
-        assert_eq!((c.data_coding, c.shift, c.segments), (0, NationalShift::NONE, 1));
+        assert_eq!(
+            (c.data_coding, c.shift, c.segments),
+            (0, NationalShift::NONE, 1)
+        );
         // Turkish letters: GSM with the Turkish single shift beats UCS-2.
         let s = "Günaydın, çalışma şöyle";
-        assert_eq!(count(s, SplitMethod::Udh8).data_coding, 8, "without national tables");
+        assert_eq!(
+            count(s, SplitMethod::Udh8).data_coding,
+            8,
+            "without national tables"
+        );
         let c = count_with(s, &turkish());
         assert_eq!(c.data_coding, 0);
         assert!(!c.shift.is_none());
@@ -1381,16 +1485,32 @@ mod tests {
         // Locking shift only (3-octet element): a single SMS holds 160 - ⌈4·8/7⌉ = 155 septets.
         let s: String = "ı".repeat(155);
         let c = count_with(&s, &turkish());
-        assert_eq!(c.shift, NationalShift { single: None, locking: Some(national::TURKISH) });
+        assert_eq!(
+            c.shift,
+            NationalShift {
+                single: None,
+                locking: Some(national::TURKISH)
+            }
+        );
         assert_eq!((c.units, c.segments, c.per_segment), (155, 1, 155));
         // One more: parts with an 8-bit reference and the locking element: UDH 1+5+3 = 9 octets
         // → 160 - ⌈72/7⌉ = 149 septets per part.
         let s: String = "ı".repeat(156);
         let c = count_with(&s, &turkish());
         assert_eq!((c.segments, c.per_segment), (2, 149));
-        let parts = split_with(&s, &SplitOptions { reference: 0x33, ..turkish() }).unwrap();
+        let parts = split_with(
+            &s,
+            &SplitOptions {
+                reference: 0x33,
+                ..turkish()
+            },
+        )
+        .unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!(&parts[0].short_message[..9], &[8, 0, 3, 0x33, 2, 1, 0x25, 1, 1]);
+        assert_eq!(
+            &parts[0].short_message[..9],
+            &[8, 0, 3, 0x33, 2, 1, 0x25, 1, 1]
+        );
         assert_eq!(parts[0].short_message.len(), 9 + 149);
         let mut r = Reassembler::new(Duration::from_secs(60), 10_000);
         let t = now();
@@ -1411,7 +1531,10 @@ mod tests {
         assert_eq!(parts[0].data_coding, 0);
         assert_eq!(&parts[0].short_message[..], b"h\xE9llo @ {x}");
         let c = count_with("{x}", &latin);
-        assert_eq!(c.units, 5, "extension characters still count twice on the air");
+        assert_eq!(
+            c.units, 5,
+            "extension characters still count twice on the air"
+        );
         // '€' is GSM but not Latin-1: such a bind gets UCS-2.
         assert_eq!(split_with("5€", &latin).unwrap()[0].data_coding, 8);
         // Explicit data_coding 0 on a Latin-1 bind.
@@ -1419,13 +1542,19 @@ mod tests {
             data_coding: Some(0),
             ..latin.clone()
         };
-        assert_eq!(&split_with("é", &explicit).unwrap()[0].short_message[..], &[0xE9]);
+        assert_eq!(
+            &split_with("é", &explicit).unwrap()[0].short_message[..],
+            &[0xE9]
+        );
         assert!(split_with("€", &explicit).is_err());
         let parts = split_with(&"é".repeat(161), &latin).unwrap();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].short_message.len(), 6 + 153);
         // The same on a GSM bind: é is septet 0x05.
-        assert_eq!(&split_with("é", &SplitOptions::default()).unwrap()[0].short_message[..], &[0x05]);
+        assert_eq!(
+            &split_with("é", &SplitOptions::default()).unwrap()[0].short_message[..],
+            &[0x05]
+        );
     }
 
     #[test]
@@ -1450,7 +1579,12 @@ mod tests {
 
     #[test]
     fn split_method_names() {
-        for m in [SplitMethod::Udh8, SplitMethod::Udh16, SplitMethod::Sar, SplitMethod::MessagePayload] {
+        for m in [
+            SplitMethod::Udh8,
+            SplitMethod::Udh16,
+            SplitMethod::Sar,
+            SplitMethod::MessagePayload,
+        ] {
             assert_eq!(SplitMethod::parse(m.as_str()), Some(m));
         }
         assert_eq!(SplitMethod::parse("udh8"), Some(SplitMethod::Udh8));

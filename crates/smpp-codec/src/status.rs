@@ -238,7 +238,10 @@ mod tests {
         for &st in ALL {
             assert_eq!(CommandStatus::from_name(st.name().unwrap()), Some(st));
         }
-        assert_eq!(CommandStatus::from_name("ESME_RTHROTTLED"), Some(CommandStatus(0x58)));
+        assert_eq!(
+            CommandStatus::from_name("ESME_RTHROTTLED"),
+            Some(CommandStatus(0x58))
+        );
         assert_eq!(CommandStatus::from_name("esme_rthrottled"), None);
     }
 

@@ -238,7 +238,10 @@ pub mod gsm7 {
         let ext = super::national::single_table(single);
         let mut out = Vec::with_capacity(s.len());
         for (index, ch) in s.char_indices() {
-            if let Some(code) = basic.iter().position(|&c| c == ch).filter(|&i| i != ESC as usize)
+            if let Some(code) = basic
+                .iter()
+                .position(|&c| c == ch)
+                .filter(|&i| i != ESC as usize)
             {
                 out.push(code as u8);
             } else if let Some(&(code, _)) = ext.iter().find(|&&(_, c)| c == ch) {
@@ -258,12 +261,20 @@ pub mod gsm7 {
     /// Septets of `ch` under national language tables (see [`encode_unpacked_with_shift`]): 1 in
     /// the locking (or default basic) table, 2 in the single shift (or default extension) table,
     /// `None` in neither.
-    pub fn char_septets_with_shift(ch: char, single: Option<u8>, locking: Option<u8>) -> Option<usize> {
+    pub fn char_septets_with_shift(
+        ch: char,
+        single: Option<u8>,
+        locking: Option<u8>,
+    ) -> Option<usize> {
         if single.is_none() && locking.is_none() {
             return char_septets(ch);
         }
         let basic = super::national::locking_table(locking);
-        if basic.iter().enumerate().any(|(i, &c)| c == ch && i != ESC as usize) {
+        if basic
+            .iter()
+            .enumerate()
+            .any(|(i, &c)| c == ch && i != ESC as usize)
+        {
             return Some(1);
         }
         let ext = super::national::single_table(single);
@@ -667,8 +678,15 @@ mod tests {
     fn national_turkish() {
         // Locking shift: ğ at 0x0C, ş at 0x1D, ı at 0x07, İ at 0x40, ç at 0x60.
         let b = [0x0C, 0x1D, 0x07, 0x40, 0x60, 0x04];
-        assert_eq!(gsm7::decode_unpacked_with_shift(&b, None, Some(1)), "ğşıİç€");
-        assert_eq!(gsm7::decode_unpacked(&b), "øæì¡¿è", "same octets in the default table");
+        assert_eq!(
+            gsm7::decode_unpacked_with_shift(&b, None, Some(1)),
+            "ğşıİç€"
+        );
+        assert_eq!(
+            gsm7::decode_unpacked(&b),
+            "øæì¡¿è",
+            "same octets in the default table"
+        );
         // Single shift: ESC 0x67 = ğ, ESC 0x73 = ş, ESC 0x63 = ç, ESC 0x65 = €.
         let b = [0x1B, 0x67, 0x1B, 0x73, 0x1B, 0x63, 0x1B, 0x65, 0x1B, 0x28];
         assert_eq!(decode_with_shift(0, &b, Some(1), None).unwrap(), "ğşç€{");
@@ -682,7 +700,10 @@ mod tests {
         );
         assert!(gsm7::encode_unpacked("ğ").is_err());
         // Unknown codes after ESC fall back to the locking table.
-        assert_eq!(decode_with_shift(0, &[0x1B, 0x0C], Some(1), Some(1)).unwrap(), "ğ");
+        assert_eq!(
+            decode_with_shift(0, &[0x1B, 0x0C], Some(1), Some(1)).unwrap(),
+            "ğ"
+        );
     }
 
     #[test]
@@ -690,7 +711,10 @@ mod tests {
         let b = [0x1B, 0x09, 0x1B, 0x61, 0x1B, 0x41, 0x1B, 0x75, 0x1B, 0x6F];
         assert_eq!(decode_with_shift(0xF1, &b, Some(2), None).unwrap(), "çáÁúó");
         // Spanish has no locking shift table: the default basic table stays.
-        assert_eq!(decode_with_shift(0, &[0x7F, 0x0C], None, Some(2)).unwrap(), "àø");
+        assert_eq!(
+            decode_with_shift(0, &[0x7F, 0x0C], None, Some(2)).unwrap(),
+            "àø"
+        );
         assert_eq!(
             gsm7::encode_unpacked_with_shift("ñá", Some(2), Some(2)).unwrap(),
             [0x7D, 0x1B, 0x61]
@@ -713,7 +737,10 @@ mod tests {
         let b = gsm7::encode_unpacked_with_shift(s, Some(3), Some(3)).unwrap();
         assert_eq!(gsm7::decode_unpacked_with_shift(&b, Some(3), Some(3)), s);
         // Shifts do not touch other codings, but IA5 with a shift is GSM (Node smpp writes it).
-        assert_eq!(decode_with_shift(8, &[0, 0x41], Some(3), Some(3)).unwrap(), "A");
+        assert_eq!(
+            decode_with_shift(8, &[0, 0x41], Some(3), Some(3)).unwrap(),
+            "A"
+        );
         assert_eq!(decode_with_shift(3, &[0x7B], None, Some(3)).unwrap(), "{");
         assert_eq!(decode_with_shift(1, &[0x7B], None, Some(3)).unwrap(), "ã");
         assert_eq!(decode_with_shift(1, &[0x7B], None, None).unwrap(), "{");
@@ -744,7 +771,11 @@ mod tests {
                 let udh = vec![0xAAu8; udh_len];
                 let ud = gsm7::pack_after_udh(&udh, &septets);
                 assert_eq!(ud.len(), ((gsm7::udh_septets(udh_len) + n) * 7).div_ceil(8));
-                assert_eq!(gsm7::unpack_after_udh(&ud, udh_len, n), septets, "n={n} udh={udh_len}");
+                assert_eq!(
+                    gsm7::unpack_after_udh(&ud, udh_len, n),
+                    septets,
+                    "n={n} udh={udh_len}"
+                );
             }
         }
         assert!(gsm7::unpack_after_udh(&[1, 2], 6, 5).is_empty());
@@ -754,13 +785,34 @@ mod tests {
     fn default_alphabet_setting() {
         assert_eq!(decode(0x03, &[0xE9, b'!']).unwrap(), "é!");
         assert_eq!(decode_dc0_as_latin1(&[0xE9, 0x40]), "é@");
-        assert_eq!(decode_with_default(DefaultAlphabet::Latin1, 0, &[0xE9]).unwrap(), "é");
-        assert_eq!(decode_with_default(DefaultAlphabet::Gsm7, 0, &[0x05]).unwrap(), "é");
-        assert_eq!(decode_with_default(DefaultAlphabet::Ia5, 0, &[0x40]).unwrap(), "@");
-        assert_eq!(decode_with_default(DefaultAlphabet::Latin1, 8, &[0, 0x41]).unwrap(), "A");
-        assert_eq!(encode_with_default(DefaultAlphabet::Latin1, 0, "@é").unwrap(), [0x40, 0xE9]);
-        assert_eq!(encode_with_default(DefaultAlphabet::Gsm7, 0, "@é").unwrap(), [0x00, 0x05]);
-        assert_eq!(encode_with_default(DefaultAlphabet::Ia5, 0, "@").unwrap(), [0x40]);
+        assert_eq!(
+            decode_with_default(DefaultAlphabet::Latin1, 0, &[0xE9]).unwrap(),
+            "é"
+        );
+        assert_eq!(
+            decode_with_default(DefaultAlphabet::Gsm7, 0, &[0x05]).unwrap(),
+            "é"
+        );
+        assert_eq!(
+            decode_with_default(DefaultAlphabet::Ia5, 0, &[0x40]).unwrap(),
+            "@"
+        );
+        assert_eq!(
+            decode_with_default(DefaultAlphabet::Latin1, 8, &[0, 0x41]).unwrap(),
+            "A"
+        );
+        assert_eq!(
+            encode_with_default(DefaultAlphabet::Latin1, 0, "@é").unwrap(),
+            [0x40, 0xE9]
+        );
+        assert_eq!(
+            encode_with_default(DefaultAlphabet::Gsm7, 0, "@é").unwrap(),
+            [0x00, 0x05]
+        );
+        assert_eq!(
+            encode_with_default(DefaultAlphabet::Ia5, 0, "@").unwrap(),
+            [0x40]
+        );
         assert_eq!(DefaultAlphabet::default(), DefaultAlphabet::Gsm7);
     }
 }

@@ -886,7 +886,10 @@ mod tests {
     fn definitions_cover_both_versions_sorted_and_named() {
         // 44 TLVs of v3.4 and 20 of v5.0 (facts §4).
         assert_eq!(DEFINITIONS.len(), 64);
-        assert!(DEFINITIONS.windows(2).all(|w| w[0].tag < w[1].tag), "sorted, no duplicates");
+        assert!(
+            DEFINITIONS.windows(2).all(|w| w[0].tag < w[1].tag),
+            "sorted, no duplicates"
+        );
         for d in DEFINITIONS {
             assert_eq!(tag_name(d.tag), Some(d.name));
             assert_eq!(tag_by_name(d.name), Some(d.tag));
@@ -922,9 +925,21 @@ mod tests {
         let cases: Vec<(u16, TlvValue, &[u8])> = vec![
             (tags::MESSAGE_STATE, TlvValue::U8(2), &[2]),
             (tags::SAR_MSG_REF_NUM, TlvValue::U16(0x1234), &[0x12, 0x34]),
-            (tags::QOS_TIME_TO_LIVE, TlvValue::U32(3600), &[0, 0, 0x0E, 0x10]),
-            (tags::RECEIPTED_MESSAGE_ID, TlvValue::Text("abc".into()), b"abc\0"),
-            (tags::MESSAGE_PAYLOAD, TlvValue::Octets(Bytes::from_static(b"hi")), b"hi"),
+            (
+                tags::QOS_TIME_TO_LIVE,
+                TlvValue::U32(3600),
+                &[0, 0, 0x0E, 0x10],
+            ),
+            (
+                tags::RECEIPTED_MESSAGE_ID,
+                TlvValue::Text("abc".into()),
+                b"abc\0",
+            ),
+            (
+                tags::MESSAGE_PAYLOAD,
+                TlvValue::Octets(Bytes::from_static(b"hi")),
+                b"hi",
+            ),
             (
                 tags::NETWORK_ERROR_CODE,
                 TlvValue::NetworkErrorCode {
@@ -994,12 +1009,19 @@ mod tests {
                 },
                 &[7, 0x0B],
             ),
-            (0x1400, TlvValue::Octets(Bytes::from_static(b"vendor")), b"vendor"),
+            (
+                0x1400,
+                TlvValue::Octets(Bytes::from_static(b"vendor")),
+                b"vendor",
+            ),
         ];
         let mut tlvs = Tlvs::new();
         for (tag, value, wire) in &cases {
             assert_eq!(value.to_bytes(), *wire, "{tag:#06X}");
-            assert_eq!(&TlvValue::decode(*tag, &Bytes::copy_from_slice(wire)).unwrap(), value);
+            assert_eq!(
+                &TlvValue::decode(*tag, &Bytes::copy_from_slice(wire)).unwrap(),
+                value
+            );
             tlvs.push_value(*tag, value).unwrap();
         }
         let read: Vec<TlvValue> = tlvs.typed().map(|(_, v)| v.unwrap()).collect();

@@ -177,12 +177,25 @@ mod tests {
     #[test]
     fn national_language_elements() {
         // Single shift Turkish, locking shift Portuguese, then an 8-bit concat element.
-        let ud = [0x0B, 0x24, 0x01, 0x01, 0x25, 0x01, 0x03, 0x00, 0x03, 7, 2, 1, 0x41];
+        let ud = [
+            0x0B, 0x24, 0x01, 0x01, 0x25, 0x01, 0x03, 0x00, 0x03, 7, 2, 1, 0x41,
+        ];
         assert_eq!(national_language_shifts(&ud), (Some(1), Some(3)));
         assert_eq!(concat_info(&ud).unwrap().reference, 7);
-        assert_eq!(national_language_shifts(&[0x03, 0x25, 0x01, 0x02]), (None, Some(2)));
-        assert_eq!(national_language_shifts(&[0x04, 0x24, 0x02, 1, 2]), (None, None), "bad IEDL");
-        assert_eq!(national_language_shifts(&[0x05, 0x24]), (None, None), "malformed");
+        assert_eq!(
+            national_language_shifts(&[0x03, 0x25, 0x01, 0x02]),
+            (None, Some(2))
+        );
+        assert_eq!(
+            national_language_shifts(&[0x04, 0x24, 0x02, 1, 2]),
+            (None, None),
+            "bad IEDL"
+        );
+        assert_eq!(
+            national_language_shifts(&[0x05, 0x24]),
+            (None, None),
+            "malformed"
+        );
         assert_eq!(national_language_shifts(&[5, 0, 3, 1, 2, 1]), (None, None));
     }
 

@@ -7,7 +7,9 @@ mod common;
 use std::path::Path;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("corpus entry").path())
@@ -16,14 +18,23 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
         .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read(&p).expect("corpus file")))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read(&p).expect("corpus file"),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn decode_corpus_replays_cleanly() {
     let inputs = corpus("decode");
-    assert!(inputs.len() >= 40, "the seed corpus is in the repository ({} files)", inputs.len());
+    assert!(
+        inputs.len() >= 40,
+        "the seed corpus is in the repository ({} files)",
+        inputs.len()
+    );
     let mut decoded = 0;
     for (name, data) in &inputs {
         let r = std::panic::catch_unwind(|| common::fuzz_check::decode(data));
@@ -33,7 +44,11 @@ fn decode_corpus_replays_cleanly() {
         }
     }
     // The seeds hold a valid PDU of every type: most inputs decode to at least one PDU.
-    assert!(decoded >= 36, "only {decoded} PDUs decoded from {} inputs", inputs.len());
+    assert!(
+        decoded >= 36,
+        "only {decoded} PDUs decoded from {} inputs",
+        inputs.len()
+    );
 }
 
 #[test]

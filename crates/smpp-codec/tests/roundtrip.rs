@@ -197,14 +197,16 @@ fn ops() -> impl Strategy<Value = Pdu> {
                 source_addr: addr,
             })
         }),
-        (cstr(65), time(), any::<u8>(), any::<u8>()).prop_map(|(message_id, final_date, st, ec)| {
-            Pdu::QuerySmResp(QuerySmResp {
-                message_id,
-                final_date,
-                message_state: st,
-                error_code: ec,
-            })
-        }),
+        (cstr(65), time(), any::<u8>(), any::<u8>()).prop_map(
+            |(message_id, final_date, st, ec)| {
+                Pdu::QuerySmResp(QuerySmResp {
+                    message_id,
+                    final_date,
+                    message_state: st,
+                    error_code: ec,
+                })
+            }
+        ),
         (cstr(6), cstr(65), submit_sm()).prop_map(|(service_type, message_id, sm)| {
             Pdu::CancelSm(CancelSm {
                 service_type,
@@ -269,11 +271,9 @@ fn broadcast() -> impl Strategy<Value = Pdu> {
             message_id,
             tlvs
         })),
-        (cstr(65), tlvs())
-            .prop_map(|(message_id, tlvs)| Pdu::QueryBroadcastSmResp(QueryBroadcastSmResp {
-                message_id,
-                tlvs
-            })),
+        (cstr(65), tlvs()).prop_map(|(message_id, tlvs)| Pdu::QueryBroadcastSmResp(
+            QueryBroadcastSmResp { message_id, tlvs }
+        )),
         (cstr(65), any::<u8>(), any::<u8>(), cstr(21), tlvs()).prop_map(
             |(message_id, ton, npi, addr, tlvs)| Pdu::QueryBroadcastSm(QueryBroadcastSm {
                 message_id,
@@ -283,8 +283,15 @@ fn broadcast() -> impl Strategy<Value = Pdu> {
                 tlvs,
             })
         ),
-        (cstr(6), cstr(65), any::<u8>(), any::<u8>(), cstr(21), tlvs()).prop_map(
-            |(service_type, message_id, ton, npi, addr, tlvs)| {
+        (
+            cstr(6),
+            cstr(65),
+            any::<u8>(),
+            any::<u8>(),
+            cstr(21),
+            tlvs()
+        )
+            .prop_map(|(service_type, message_id, ton, npi, addr, tlvs)| {
                 Pdu::CancelBroadcastSm(CancelBroadcastSm {
                     service_type,
                     message_id,
@@ -293,8 +300,7 @@ fn broadcast() -> impl Strategy<Value = Pdu> {
                     source_addr: addr,
                     tlvs,
                 })
-            }
-        ),
+            }),
     ]
 }
 

@@ -153,7 +153,9 @@ impl EsmeConfig {
             ));
         }
         if self.bind == BindKind::Receiver {
-            return Err("--bind rx cannot submit: use tx or trx (and --receivers for rx sessions)".into());
+            return Err(
+                "--bind rx cannot submit: use tx or trx (and --receivers for rx sessions)".into(),
+            );
         }
         if self.registered_delivery && self.bind == BindKind::Transmitter && self.receivers == 0 {
             return Err("--registered-delivery with --bind tx needs --receivers N (receipts come to receivers)".into());
@@ -226,23 +228,75 @@ impl EsmeReport {
     pub fn table(&self) -> String {
         let mut s = String::new();
         let mut row = |k: &str, v: String| s.push_str(&format!("{k:<28} {v}\n"));
-        row("sessions (+receivers)", format!("{} (+{})", self.sessions, self.receivers));
-        row("window / tps cap", format!("{} / {}", self.window, self.tps_cap.map_or("none".into(), |t| format!("{t}"))));
-        row("sent / responses / ok", format!("{} / {} / {}", self.sent, self.responses, self.ok));
-        row("throughput", format!("{:.0} resp/s over {:.3} s", self.throughput_per_s, self.duration_s));
+        row(
+            "sessions (+receivers)",
+            format!("{} (+{})", self.sessions, self.receivers),
+        );
+        row(
+            "window / tps cap",
+            format!(
+                "{} / {}",
+                self.window,
+                self.tps_cap.map_or("none".into(), |t| format!("{t}"))
+            ),
+        );
+        row(
+            "sent / responses / ok",
+            format!("{} / {} / {}", self.sent, self.responses, self.ok),
+        );
+        row(
+            "throughput",
+            format!(
+                "{:.0} resp/s over {:.3} s",
+                self.throughput_per_s, self.duration_s
+            ),
+        );
         let l = &self.latency;
-        row("latency p50/p99/p99.9/max", format!("{:.1} / {:.1} / {:.1} / {:.1} µs", l.p50_us, l.p99_us, l.p999_us, l.max_us));
-        row("errors by command_status", if self.errors.is_empty() { "none".into() } else { format!("{:?}", self.errors) });
-        row("lost / unexpected responses", format!("{} / {}", self.lost_responses, self.unexpected_responses));
-        row("ids given / duplicate ids", format!("{} / {}", self.ids.ids_given, self.ids.duplicate_ids));
+        row(
+            "latency p50/p99/p99.9/max",
+            format!(
+                "{:.1} / {:.1} / {:.1} / {:.1} µs",
+                l.p50_us, l.p99_us, l.p999_us, l.max_us
+            ),
+        );
+        row(
+            "errors by command_status",
+            if self.errors.is_empty() {
+                "none".into()
+            } else {
+                format!("{:?}", self.errors)
+            },
+        );
+        row(
+            "lost / unexpected responses",
+            format!("{} / {}", self.lost_responses, self.unexpected_responses),
+        );
+        row(
+            "ids given / duplicate ids",
+            format!("{} / {}", self.ids.ids_given, self.ids.duplicate_ids),
+        );
         if self.registered_delivery {
             row(
                 "receipts matched/missing",
-                format!("{} / {} (duplicates {}, unknown {}) in {:.3} s", self.ids.receipts_matched, self.ids.missing_receipts, self.ids.duplicate_receipts, self.ids.unknown_receipts, self.receipts_duration_s),
+                format!(
+                    "{} / {} (duplicates {}, unknown {}) in {:.3} s",
+                    self.ids.receipts_matched,
+                    self.ids.missing_receipts,
+                    self.ids.duplicate_receipts,
+                    self.ids.unknown_receipts,
+                    self.receipts_duration_s
+                ),
             );
         }
         row("timed out", self.timed_out.to_string());
-        row("result", if self.passed { "PASS".into() } else { "FAIL (loss or duplication)".into() });
+        row(
+            "result",
+            if self.passed {
+                "PASS".into()
+            } else {
+                "FAIL (loss or duplication)".into()
+            },
+        );
         s
     }
 }
@@ -283,8 +337,15 @@ struct ReaderResult {
 }
 
 /// Connects and binds; returns the stream and what was read after the bind response.
-pub async fn connect_and_bind(addr: &str, kind: BindKind, system_id: &str, password: &str) -> anyhow::Result<(TcpStream, BytesMut)> {
-    let mut s = TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
+pub async fn connect_and_bind(
+    addr: &str,
+    kind: BindKind,
+    system_id: &str,
+    password: &str,
+) -> anyhow::Result<(TcpStream, BytesMut)> {
+    let mut s = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connect {addr}"))?;
     s.set_nodelay(true)?;
     s.write_all(&wire::bind(kind, system_id, password)).await?;
     let mut buf = BytesMut::with_capacity(4096);
@@ -295,7 +356,10 @@ pub async fn connect_and_bind(addr: &str, kind: BindKind, system_id: &str, passw
                 let frame = buf.split_to(len);
                 if cid == kind.resp_command_id() {
                     if status != 0 {
-                        bail!("bind {} as {system_id:?} refused: command_status 0x{status:08x}", kind.as_str());
+                        bail!(
+                            "bind {} as {system_id:?} refused: command_status 0x{status:08x}",
+                            kind.as_str()
+                        );
                     }
                     return Ok((s, buf));
                 }
@@ -411,7 +475,10 @@ async fn reader(
             let frame = buf.split_to(len);
             match cid {
                 id::SUBMIT_SM_RESP | id::GENERIC_NACK => {
-                    let t = session.sent_at.get(seq as usize).map_or(0, |a| a.swap(0, Relaxed));
+                    let t = session
+                        .sent_at
+                        .get(seq as usize)
+                        .map_or(0, |a| a.swap(0, Relaxed));
                     if t == 0 {
                         global.unexpected.fetch_add(1, Relaxed);
                         continue;
@@ -433,7 +500,10 @@ async fn reader(
                 id::DELIVER_SM => {
                     wire::put_cstr_resp(&mut out, id::DELIVER_SM_RESP, 0, seq, b"");
                     match Frame::decode(frame.freeze()) {
-                        Ok(Frame { pdu: Pdu::DeliverSm(sm), .. }) if sm.is_delivery_receipt() => {
+                        Ok(Frame {
+                            pdu: Pdu::DeliverSm(sm),
+                            ..
+                        }) if sm.is_delivery_receipt() => {
                             let text = std::str::from_utf8(&sm.short_message).ok();
                             match ReceiptInfo::read(text, &sm.tlvs, ReceiptIdFormat::AsSubmitted) {
                                 Some(info) => {
@@ -450,14 +520,18 @@ async fn reader(
                         }
                     }
                 }
-                id::ENQUIRE_LINK => wire::put_header_only(&mut out, id::ENQUIRE_LINK | id::RESPONSE, 0, seq),
+                id::ENQUIRE_LINK => {
+                    wire::put_header_only(&mut out, id::ENQUIRE_LINK | id::RESPONSE, 0, seq)
+                }
                 id::UNBIND => {
                     wire::put_header_only(&mut out, id::UNBIND_RESP, 0, seq);
                     let _ = ctrl.send(std::mem::take(&mut out));
                     break 'read;
                 }
                 id::UNBIND_RESP => break 'read,
-                c if c & id::RESPONSE == 0 => wire::put_header_only(&mut out, id::GENERIC_NACK, 0x03, seq),
+                c if c & id::RESPONSE == 0 => {
+                    wire::put_header_only(&mut out, id::GENERIC_NACK, 0x03, seq)
+                }
                 _ => {}
             }
         }
@@ -490,7 +564,13 @@ async fn reader(
 /// [`EsmeReport::passed`] = false.
 pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
     let text = vec![b'x'; cfg.text_len];
-    let templates = Arc::new(SubmitTemplates::new(&cfg.source, &cfg.destination, cfg.destination_variants, cfg.registered_delivery, &text));
+    let templates = Arc::new(SubmitTemplates::new(
+        &cfg.source,
+        &cfg.destination,
+        cfg.destination_variants,
+        cfg.registered_delivery,
+        &text,
+    ));
     let total_sessions = cfg.sessions + cfg.receivers;
 
     // Bind everything first, at most connect_concurrency at once.
@@ -502,7 +582,12 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
         } else {
             (BindKind::Receiver, cfg.credentials_of(i - cfg.sessions))
         };
-        let (addr, sid, pw, gate) = (cfg.addr.clone(), sid.to_string(), pw.to_string(), gate.clone());
+        let (addr, sid, pw, gate) = (
+            cfg.addr.clone(),
+            sid.to_string(),
+            pw.to_string(),
+            gate.clone(),
+        );
         binds.push(tokio::spawn(async move {
             let _p = gate.acquire_owned().await;
             connect_and_bind(&addr, kind, &sid, &pw).await
@@ -541,9 +626,30 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
         let (tx, rx) = mpsc::unbounded_channel();
         // Sessions start spread over one interval so that paced sends do not all fall on the
         // same instant.
-        let pacing = per_session_interval.map(|iv| (global.epoch + Duration::from_nanos((iv * i as f64 / cfg.sessions as f64) as u64), iv));
-        writers.push(tokio::spawn(writer(wr, session.clone(), global.clone(), templates.clone(), messages, first, pacing, rx)));
-        readers.push(tokio::spawn(reader(rd, rest, session, global.clone(), tx.clone(), stop.clone())));
+        let pacing = per_session_interval.map(|iv| {
+            (
+                global.epoch + Duration::from_nanos((iv * i as f64 / cfg.sessions as f64) as u64),
+                iv,
+            )
+        });
+        writers.push(tokio::spawn(writer(
+            wr,
+            session.clone(),
+            global.clone(),
+            templates.clone(),
+            messages,
+            first,
+            pacing,
+            rx,
+        )));
+        readers.push(tokio::spawn(reader(
+            rd,
+            rest,
+            session,
+            global.clone(),
+            tx.clone(),
+            stop.clone(),
+        )));
         ctrls.push(tx);
         first += messages;
     }
@@ -568,7 +674,10 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
             timed_out = true;
             break;
         }
-        if cfg.max_duration.is_some_and(|m| global.epoch.elapsed() >= m) {
+        if cfg
+            .max_duration
+            .is_some_and(|m| global.epoch.elapsed() >= m)
+        {
             timed_out = true;
             break;
         }
@@ -627,8 +736,12 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
     let receipts_duration_s = global.last_receipt_ns.load(Relaxed) as f64 / 1e9;
     let lost = cfg.messages.saturating_sub(responses);
     let receipts_ok = !cfg.registered_delivery
-        || (ids.missing_receipts == 0 && ids.duplicate_receipts == 0 && ids.unknown_receipts == 0 && ids.receipts_matched == ok);
-    let passed = !timed_out && lost == 0 && unexpected == 0 && ids.duplicate_ids == 0 && receipts_ok;
+        || (ids.missing_receipts == 0
+            && ids.duplicate_receipts == 0
+            && ids.unknown_receipts == 0
+            && ids.receipts_matched == ok);
+    let passed =
+        !timed_out && lost == 0 && unexpected == 0 && ids.duplicate_ids == 0 && receipts_ok;
     Ok(EsmeReport {
         mode: "esme",
         sessions: cfg.sessions,
@@ -644,7 +757,11 @@ pub async fn run(cfg: &EsmeConfig) -> anyhow::Result<EsmeReport> {
         lost_responses: lost,
         unexpected_responses: unexpected,
         duration_s,
-        throughput_per_s: if duration_s > 0.0 { responses as f64 / duration_s } else { 0.0 },
+        throughput_per_s: if duration_s > 0.0 {
+            responses as f64 / duration_s
+        } else {
+            0.0
+        },
         latency: latencies.summary(),
         ids,
         receipts_duration_s,
@@ -664,17 +781,33 @@ mod tests {
 
     #[test]
     fn messages_are_spread_with_the_remainder_first() {
-        let c = EsmeConfig { sessions: 3, messages: 10, ..cfg() };
-        assert_eq!((0..3).map(|i| c.messages_of(i)).collect::<Vec<_>>(), vec![4, 3, 3]);
+        let c = EsmeConfig {
+            sessions: 3,
+            messages: 10,
+            ..cfg()
+        };
+        assert_eq!(
+            (0..3).map(|i| c.messages_of(i)).collect::<Vec<_>>(),
+            vec![4, 3, 3]
+        );
         assert_eq!(c.messages_of(3), 0, "receivers submit nothing");
     }
 
     #[test]
     fn credentials_cycle_and_one_password_serves_all() {
-        let c = EsmeConfig { sessions: 4, system_ids: vec!["a".into(), "b".into()], passwords: vec!["p".into()], ..cfg() };
+        let c = EsmeConfig {
+            sessions: 4,
+            system_ids: vec!["a".into(), "b".into()],
+            passwords: vec!["p".into()],
+            ..cfg()
+        };
         assert_eq!(c.credentials_of(0), ("a", "p"));
         assert_eq!(c.credentials_of(3), ("b", "p"));
-        let c = EsmeConfig { system_ids: vec!["a".into(), "b".into()], passwords: vec!["pa".into(), "pb".into()], ..cfg() };
+        let c = EsmeConfig {
+            system_ids: vec!["a".into(), "b".into()],
+            passwords: vec!["pa".into(), "pb".into()],
+            ..cfg()
+        };
         assert_eq!(c.credentials_of(1), ("b", "pb"));
     }
 
@@ -682,21 +815,55 @@ mod tests {
     fn validation_refuses_what_cannot_run() {
         assert_eq!(cfg().validate(), Ok(()));
         let bad = [
-            EsmeConfig { sessions: 0, ..cfg() },
+            EsmeConfig {
+                sessions: 0,
+                ..cfg()
+            },
             EsmeConfig { window: 0, ..cfg() },
-            EsmeConfig { tps: Some(0.0), ..cfg() },
-            EsmeConfig { tps: Some(f64::NAN), ..cfg() },
-            EsmeConfig { system_ids: vec!["a".into(), "b".into(), "c".into()], passwords: vec!["x".into(), "y".into()], ..cfg() },
-            EsmeConfig { bind: BindKind::Receiver, ..cfg() },
-            EsmeConfig { bind: BindKind::Transmitter, registered_delivery: true, ..cfg() },
-            EsmeConfig { destination_variants: 11, ..cfg() },
-            EsmeConfig { text_len: 255, ..cfg() },
-            EsmeConfig { timeout: Duration::ZERO, ..cfg() },
+            EsmeConfig {
+                tps: Some(0.0),
+                ..cfg()
+            },
+            EsmeConfig {
+                tps: Some(f64::NAN),
+                ..cfg()
+            },
+            EsmeConfig {
+                system_ids: vec!["a".into(), "b".into(), "c".into()],
+                passwords: vec!["x".into(), "y".into()],
+                ..cfg()
+            },
+            EsmeConfig {
+                bind: BindKind::Receiver,
+                ..cfg()
+            },
+            EsmeConfig {
+                bind: BindKind::Transmitter,
+                registered_delivery: true,
+                ..cfg()
+            },
+            EsmeConfig {
+                destination_variants: 11,
+                ..cfg()
+            },
+            EsmeConfig {
+                text_len: 255,
+                ..cfg()
+            },
+            EsmeConfig {
+                timeout: Duration::ZERO,
+                ..cfg()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?} should be refused");
         }
-        let ok = EsmeConfig { bind: BindKind::Transmitter, registered_delivery: true, receivers: 1, ..cfg() };
+        let ok = EsmeConfig {
+            bind: BindKind::Transmitter,
+            registered_delivery: true,
+            receivers: 1,
+            ..cfg()
+        };
         assert_eq!(ok.validate(), Ok(()));
     }
 }

@@ -70,7 +70,11 @@ impl IdleCounters {
             failed: self.failed.load(Relaxed),
             closed: self.closed.load(Relaxed),
             enquire_links: self.enquire_links.load(Relaxed),
-            first_error: self.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            first_error: self
+                .first_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }
@@ -84,8 +88,18 @@ pub async fn open(cfg: &IdleConfig, stop: CancellationToken) -> Arc<IdleCounters
     let mut started = Vec::with_capacity(cfg.binds);
     for i in 0..cfg.binds {
         let sid = cfg.system_ids[i % cfg.system_ids.len()].clone();
-        let pw = if cfg.passwords.len() == 1 { cfg.passwords[0].clone() } else { cfg.passwords[i % cfg.passwords.len()].clone() };
-        let (addr, kind, gate, counters, stop) = (cfg.addr.clone(), cfg.bind, gate.clone(), counters.clone(), stop.clone());
+        let pw = if cfg.passwords.len() == 1 {
+            cfg.passwords[0].clone()
+        } else {
+            cfg.passwords[i % cfg.passwords.len()].clone()
+        };
+        let (addr, kind, gate, counters, stop) = (
+            cfg.addr.clone(),
+            cfg.bind,
+            gate.clone(),
+            counters.clone(),
+            stop.clone(),
+        );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         started.push(rx);
         tokio::spawn(async move {
@@ -96,7 +110,10 @@ pub async fn open(cfg: &IdleConfig, stop: CancellationToken) -> Arc<IdleCounters
                 Ok(b) => b,
                 Err(e) => {
                     counters.failed.fetch_add(1, Relaxed);
-                    let mut first = counters.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut first = counters
+                        .first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
                     first.get_or_insert_with(|| format!("{e:#}"));
                     drop(first);
                     let _ = tx.send(());
@@ -114,7 +131,12 @@ pub async fn open(cfg: &IdleConfig, stop: CancellationToken) -> Arc<IdleCounters
     counters
 }
 
-async fn hold(mut s: tokio::net::TcpStream, buf: &mut BytesMut, counters: &IdleCounters, stop: CancellationToken) {
+async fn hold(
+    mut s: tokio::net::TcpStream,
+    buf: &mut BytesMut,
+    counters: &IdleCounters,
+    stop: CancellationToken,
+) {
     let mut out = BytesMut::new();
     loop {
         while let Some((len, cid, _status, seq)) = wire::header(buf) {

@@ -175,7 +175,10 @@ fn split_list(v: Vec<String>) -> Vec<String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("smpp-load: cannot start the runtime: {e}");
@@ -188,7 +191,26 @@ fn main() -> ExitCode {
 async fn async_main(cli: Cli) -> ExitCode {
     match cli.mode {
         Mode::Esme {
-            addr, bind, sessions, receivers, system_id, password, messages, window, tps, registered_delivery, timeout, max_seconds, destination_variants, destination, source, text_len, no_track_ids, connect_concurrency, json, quiet,
+            addr,
+            bind,
+            sessions,
+            receivers,
+            system_id,
+            password,
+            messages,
+            window,
+            tps,
+            registered_delivery,
+            timeout,
+            max_seconds,
+            destination_variants,
+            destination,
+            source,
+            text_len,
+            no_track_ids,
+            connect_concurrency,
+            json,
+            quiet,
         } => {
             if !(timeout.is_finite() && timeout > 0.0) {
                 eprintln!("smpp-load: --timeout must be a positive number of seconds");
@@ -206,7 +228,9 @@ async fn async_main(cli: Cli) -> ExitCode {
                 tps,
                 registered_delivery,
                 timeout: Duration::from_secs_f64(timeout),
-                max_duration: max_seconds.filter(|m| m.is_finite() && *m > 0.0).map(Duration::from_secs_f64),
+                max_duration: max_seconds
+                    .filter(|m| m.is_finite() && *m > 0.0)
+                    .map(Duration::from_secs_f64),
                 destination_variants,
                 source,
                 destination,
@@ -238,7 +262,16 @@ async fn async_main(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Mode::Sink { listen, receipts, receipt_delay_ms, receipt_window, system_id, report_file, port_file, json } => {
+        Mode::Sink {
+            listen,
+            receipts,
+            receipt_delay_ms,
+            receipt_window,
+            system_id,
+            report_file,
+            port_file,
+            json,
+        } => {
             let cfg = SinkConfig {
                 listen,
                 receipts,
@@ -270,9 +303,27 @@ async fn async_main(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Mode::Idle { addr, binds, bind, system_id, password, connect_concurrency, ready_file } => {
-            let cfg = IdleConfig { addr, binds, bind: bind.into(), system_ids: split_list(system_id), passwords: split_list(password), connect_concurrency };
-            if cfg.system_ids.is_empty() || cfg.passwords.is_empty() || (cfg.passwords.len() != 1 && cfg.passwords.len() != cfg.system_ids.len()) {
+        Mode::Idle {
+            addr,
+            binds,
+            bind,
+            system_id,
+            password,
+            connect_concurrency,
+            ready_file,
+        } => {
+            let cfg = IdleConfig {
+                addr,
+                binds,
+                bind: bind.into(),
+                system_ids: split_list(system_id),
+                passwords: split_list(password),
+                connect_concurrency,
+            };
+            if cfg.system_ids.is_empty()
+                || cfg.passwords.is_empty()
+                || (cfg.passwords.len() != 1 && cfg.passwords.len() != cfg.system_ids.len())
+            {
                 eprintln!("smpp-load: give --system-id, and one --password or one per system_id");
                 return ExitCode::from(2);
             }
@@ -298,7 +349,10 @@ async fn async_main(cli: Cli) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Mode::Smpp34Sink { listen, report_file } => {
+        Mode::Smpp34Sink {
+            listen,
+            report_file,
+        } => {
             let c = smpp_load::smpp34_sink::start(listen).await;
             eprintln!("smpp-load: smpp34 sink listening on {listen}");
             let report = |c: &smpp_load::smpp34_sink::AckAll| {

@@ -226,7 +226,15 @@ mod tests {
         assert_eq!(m.receipts_matched(), 0);
         assert!(m.given(b"early"));
         let c = m.counts();
-        assert_eq!((c.ids_given, c.receipts_matched, c.unknown_receipts, c.missing_receipts), (1, 1, 0, 0));
+        assert_eq!(
+            (
+                c.ids_given,
+                c.receipts_matched,
+                c.unknown_receipts,
+                c.missing_receipts
+            ),
+            (1, 1, 0, 0)
+        );
         assert!(!m.receipt(b"early"), "then a second receipt is a duplicate");
         assert!(!m.given(b"early"), "and the id given again a duplicate id");
     }
@@ -237,12 +245,17 @@ mod tests {
         m.given(b"x");
         m.receipt(b"y");
         let c = m.counts();
-        assert_eq!((c.unknown_receipts, c.missing_receipts, c.receipts_matched), (1, 1, 0));
+        assert_eq!(
+            (c.unknown_receipts, c.missing_receipts, c.receipts_matched),
+            (1, 1, 0)
+        );
     }
 
     #[test]
     fn hashes_differ_for_close_ids() {
-        let ids: Vec<Vec<u8>> = (0..10_000u32).map(|i| format!("{i:x}").into_bytes()).collect();
+        let ids: Vec<Vec<u8>> = (0..10_000u32)
+            .map(|i| format!("{i:x}").into_bytes())
+            .collect();
         let mut hashes: Vec<u64> = ids.iter().map(|i| id_hash(i)).collect();
         hashes.sort_unstable();
         hashes.dedup();
@@ -268,6 +281,14 @@ mod tests {
             t.join().unwrap();
         }
         let c = m.counts();
-        assert_eq!((c.ids_given, c.receipts_matched, c.duplicate_ids, c.duplicate_receipts), (20_000, 20_000, 0, 0));
+        assert_eq!(
+            (
+                c.ids_given,
+                c.receipts_matched,
+                c.duplicate_ids,
+                c.duplicate_receipts
+            ),
+            (20_000, 20_000, 0, 0)
+        );
     }
 }

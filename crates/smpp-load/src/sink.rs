@@ -137,7 +137,9 @@ pub async fn start(cfg: SinkConfig) -> std::io::Result<Sink> {
         let (counters, pending, cfg) = (counters.clone(), pending.clone(), cfg.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((s, _)) = listener.accept().await else { continue };
+                let Ok((s, _)) = listener.accept().await else {
+                    continue;
+                };
                 let conn = counters.connections.fetch_add(1, Relaxed);
                 let (counters, pending, cfg) = (counters.clone(), pending.clone(), cfg.clone());
                 tokio::spawn(async move {
@@ -155,7 +157,11 @@ pub async fn start(cfg: SinkConfig) -> std::io::Result<Sink> {
             }
         });
     }
-    Ok(Sink { counters, pending, local_addr })
+    Ok(Sink {
+        counters,
+        pending,
+        local_addr,
+    })
 }
 
 /// Writes `stats` as JSON to `path` (through a temporary file, so a reader never sees half).
@@ -164,17 +170,29 @@ pub async fn start(cfg: SinkConfig) -> std::io::Result<Sink> {
 /// I/O errors.
 pub fn write_report(path: &std::path::Path, stats: &SinkStats) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(stats).map_err(std::io::Error::other)?)?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec(stats).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(tmp, path)
 }
 
 /// The receipt `deliver_sm` for a decoded `submit_sm`, with sequence_number 0 (patched when sent).
 fn receipt_for(frame: BytesMut, message_id: &[u8]) -> Option<BytesMut> {
-    let Ok(Frame { pdu: Pdu::SubmitSm(sm), .. }) = Frame::decode(frame.freeze()) else { return None };
+    let Ok(Frame {
+        pdu: Pdu::SubmitSm(sm),
+        ..
+    }) = Frame::decode(frame.freeze())
+    else {
+        return None;
+    };
     if sm.registered_delivery & 0x03 == 0 {
         return None;
     }
-    let text: String = String::from_utf8_lossy(&sm.short_message).chars().take(20).collect();
+    let text: String = String::from_utf8_lossy(&sm.short_message)
+        .chars()
+        .take(20)
+        .collect();
     let r = DeliveryReceipt {
         id: String::from_utf8_lossy(message_id).into_owned(),
         sub: "001".into(),
@@ -189,15 +207,29 @@ fn receipt_for(frame: BytesMut, message_id: &[u8]) -> Option<BytesMut> {
         &r,
         2,
         None,
-        (&sm.destination_addr.to_str_lossy(), sm.dest_addr_ton, sm.dest_addr_npi),
-        (&sm.source_addr.to_str_lossy(), sm.source_addr_ton, sm.source_addr_npi),
+        (
+            &sm.destination_addr.to_str_lossy(),
+            sm.dest_addr_ton,
+            sm.dest_addr_npi,
+        ),
+        (
+            &sm.source_addr.to_str_lossy(),
+            sm.source_addr_ton,
+            sm.source_addr_npi,
+        ),
     );
     let mut out = BytesMut::new();
     Frame::new(0, Pdu::DeliverSm(dsm)).encode(&mut out);
     Some(out)
 }
 
-async fn connection(s: TcpStream, conn: u64, cfg: &SinkConfig, counters: &SinkCounters, pending: &AtomicU64) -> std::io::Result<()> {
+async fn connection(
+    s: TcpStream,
+    conn: u64,
+    cfg: &SinkConfig,
+    counters: &SinkCounters,
+    pending: &AtomicU64,
+) -> std::io::Result<()> {
     s.set_nodelay(true)?;
     let (mut rd, mut wr) = s.into_split();
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
@@ -229,7 +261,11 @@ async fn connection(s: TcpStream, conn: u64, cfg: &SinkConfig, counters: &SinkCo
         if closing {
             break;
         }
-        let next_due = if in_flight < cfg.receipt_window { queue.front().map(|(d, _)| *d) } else { None };
+        let next_due = if in_flight < cfg.receipt_window {
+            queue.front().map(|(d, _)| *d)
+        } else {
+            None
+        };
         tokio::select! {
             r = rd.read_buf(&mut rbuf) => {
                 if r? == 0 {
@@ -275,7 +311,13 @@ async fn connection(s: TcpStream, conn: u64, cfg: &SinkConfig, counters: &SinkCo
                 }
                 id::BIND_RECEIVER | id::BIND_TRANSMITTER | id::BIND_TRANSCEIVER => {
                     counters.binds.fetch_add(1, Relaxed);
-                    wire::put_cstr_resp(&mut out, cid | id::RESPONSE, 0, sq, cfg.system_id.as_bytes());
+                    wire::put_cstr_resp(
+                        &mut out,
+                        cid | id::RESPONSE,
+                        0,
+                        sq,
+                        cfg.system_id.as_bytes(),
+                    );
                 }
                 id::ENQUIRE_LINK => wire::put_header_only(&mut out, cid | id::RESPONSE, 0, sq),
                 id::UNBIND => {

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use smpp34::{
-    bind_receiver, bind_receiver_resp, bind_transceiver, bind_transceiver_resp, bind_transmitter, bind_transmitter_resp, submit_sm, submit_sm_resp,
-    SmppConnectionInformation, SmppServer, SmppServerListener,
+    bind_receiver, bind_receiver_resp, bind_transceiver, bind_transceiver_resp, bind_transmitter,
+    bind_transmitter_resp, submit_sm, submit_sm_resp, SmppConnectionInformation, SmppServer,
+    SmppServerListener,
 };
 
 /// Counts acknowledged `submit_sm`.
@@ -25,19 +26,39 @@ pub struct AckAll {
 
 #[async_trait]
 impl SmppServerListener for AckAll {
-    async fn on_bind_transmitter(&self, req: bind_transmitter, _c: &SmppConnectionInformation, _s: &String) -> bind_transmitter_resp {
+    async fn on_bind_transmitter(
+        &self,
+        req: bind_transmitter,
+        _c: &SmppConnectionInformation,
+        _s: &String,
+    ) -> bind_transmitter_resp {
         self.binds.fetch_add(1, Relaxed);
         req.accept("SMPP34".to_string(), Some(0x34))
     }
-    async fn on_bind_receiver(&self, req: bind_receiver, _c: &SmppConnectionInformation, _s: &String) -> bind_receiver_resp {
+    async fn on_bind_receiver(
+        &self,
+        req: bind_receiver,
+        _c: &SmppConnectionInformation,
+        _s: &String,
+    ) -> bind_receiver_resp {
         self.binds.fetch_add(1, Relaxed);
         req.accept("SMPP34".to_string(), Some(0x34))
     }
-    async fn on_bind_transceiver(&self, req: bind_transceiver, _c: &SmppConnectionInformation, _s: &String) -> bind_transceiver_resp {
+    async fn on_bind_transceiver(
+        &self,
+        req: bind_transceiver,
+        _c: &SmppConnectionInformation,
+        _s: &String,
+    ) -> bind_transceiver_resp {
         self.binds.fetch_add(1, Relaxed);
         req.accept("SMPP34".to_string(), Some(0x34))
     }
-    async fn on_submit_sm(&self, req: submit_sm, _c: &SmppConnectionInformation, _s: &String) -> submit_sm_resp {
+    async fn on_submit_sm(
+        &self,
+        req: submit_sm,
+        _c: &SmppConnectionInformation,
+        _s: &String,
+    ) -> submit_sm_resp {
         let n = self.submits.fetch_add(1, Relaxed);
         req.accept(n.to_string())
     }

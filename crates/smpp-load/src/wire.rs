@@ -82,10 +82,20 @@ pub struct SubmitTemplates {
 
 impl SubmitTemplates {
     /// Encodes the templates. `variants` is 1–10.
-    pub fn new(source: &str, destination: &str, variants: u32, registered_delivery: bool, text: &[u8]) -> Self {
+    pub fn new(
+        source: &str,
+        destination: &str,
+        variants: u32,
+        registered_delivery: bool,
+        text: &[u8],
+    ) -> Self {
         let pdus = (0..variants.clamp(1, 10))
             .map(|d| {
-                let dest = if variants <= 1 { destination.to_string() } else { format!("{d}{destination}") };
+                let dest = if variants <= 1 {
+                    destination.to_string()
+                } else {
+                    format!("{d}{destination}")
+                };
                 let sm = SubmitSm {
                     source_addr_ton: 1,
                     source_addr_npi: 1,
@@ -154,7 +164,9 @@ mod tests {
         t.put(&mut dst, 13, 77);
         let f = Frame::decode(dst.freeze()).unwrap();
         assert_eq!(f.sequence_number, 77);
-        let Pdu::SubmitSm(sm) = f.pdu else { panic!("not a submit_sm") };
+        let Pdu::SubmitSm(sm) = f.pdu else {
+            panic!("not a submit_sm")
+        };
         assert_eq!(sm.destination_addr.as_bytes(), b"333600000000");
         assert_eq!(sm.registered_delivery, 1);
         assert_eq!(&sm.short_message[..], b"hello");
@@ -168,7 +180,9 @@ mod tests {
         let first = dst.split_to(20).freeze();
         let f = Frame::decode(first).unwrap();
         assert_eq!(f.sequence_number, 9);
-        let Pdu::SubmitSmResp(r) = f.pdu else { panic!("not a submit_sm_resp") };
+        let Pdu::SubmitSmResp(r) = f.pdu else {
+            panic!("not a submit_sm_resp")
+        };
         assert_eq!(r.message_id.as_bytes(), b"abc");
         assert_eq!(header(&dst), Some((16, id::ENQUIRE_LINK, 0, 10)));
         assert_eq!(Frame::decode(dst.freeze()).unwrap().pdu, Pdu::EnquireLink);

@@ -30,7 +30,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{framed, next_session_id, now, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
+use crate::driver::{
+    framed, next_session_id, now, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest,
+    SessionHandler, SessionInfo, SessionStats,
+};
 use crate::machine::{CloseReason, Role, Session, SessionConfig};
 use crate::tls::ClientTls;
 use crate::tps::TpsLimiter;
@@ -95,8 +98,12 @@ impl ClientConfig {
     /// The wait before the next attempt after `refusals` refused binds in a row (≥ 1).
     pub fn refused_bind_wait(&self, refusals: u32) -> Duration {
         let cap = self.reconnect_max_interval.max(self.reconnect_interval);
-        let factor = 1u32.checked_shl(refusals.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.reconnect_interval.checked_mul(factor).map_or(cap, |d| d.min(cap))
+        let factor = 1u32
+            .checked_shl(refusals.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.reconnect_interval
+            .checked_mul(factor)
+            .map_or(cap, |d| d.min(cap))
     }
 }
 
@@ -131,14 +138,30 @@ impl Connector for TcpConnector {
         let addr = format!("{}:{}", config.host, config.port);
         let tls = config.tls.clone();
         Box::pin(async move {
-            let tcp = TcpStream::connect(&addr).await.map_err(|e| format!("connect to {addr} failed: {e}"))?;
+            let tcp = TcpStream::connect(&addr)
+                .await
+                .map_err(|e| format!("connect to {addr} failed: {e}"))?;
             let _ = tcp.set_nodelay(true);
-            let remote = tcp.peer_addr().map_err(|e| format!("connect to {addr} failed: {e}"))?;
+            let remote = tcp
+                .peer_addr()
+                .map_err(|e| format!("connect to {addr} failed: {e}"))?;
             match tls {
-                None => Ok(Connected { stream: Box::new(tcp), remote, tls: false }),
+                None => Ok(Connected {
+                    stream: Box::new(tcp),
+                    remote,
+                    tls: false,
+                }),
                 Some(t) => {
-                    let stream = t.connector().connect(t.server_name.clone(), tcp).await.map_err(|e| format!("TLS handshake with {addr} failed: {e}"))?;
-                    Ok(Connected { stream: Box::new(stream), remote, tls: true })
+                    let stream = t
+                        .connector()
+                        .connect(t.server_name.clone(), tcp)
+                        .await
+                        .map_err(|e| format!("TLS handshake with {addr} failed: {e}"))?;
+                    Ok(Connected {
+                        stream: Box::new(stream),
+                        remote,
+                        tls: true,
+                    })
                 }
             }
         })
@@ -201,12 +224,25 @@ impl ClientHandle {
     /// [`Reply`]. Requests queued one after the other are sent in that order. With a
     /// `deadline` (the core's lease), it is not sent, nor sent again after throttling, from
     /// then on: the answer is then the peer's last refusal or [`SendFailure::Expired`].
-    pub async fn queue(&self, pdu: Pdu, deadline: Option<tokio::time::Instant>) -> Result<Reply, SendFailure> {
+    pub async fn queue(
+        &self,
+        pdu: Pdu,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Reply, SendFailure> {
         if self.status.borrow().state != LinkState::Bound {
             return Err(SendFailure::NotBound);
         }
         let (reply, rx) = oneshot::channel();
-        if self.sends.send(SendRequest { pdu, reply, deadline: deadline.map(|d| d.into_std()) }).await.is_err() {
+        if self
+            .sends
+            .send(SendRequest {
+                pdu,
+                reply,
+                deadline: deadline.map(|d| d.into_std()),
+            })
+            .await
+            .is_err()
+        {
             return Err(SendFailure::NotBound);
         }
         Ok(Reply(rx))
@@ -239,7 +275,9 @@ impl ClientHandle {
 
     /// New timers, window and TPS limit for the running session.
     pub fn update_session(&self, config: SessionConfig, tps_limit: u32) {
-        let _ = self.control.send(ClientControl::Session(Control::Update(config, tps_limit)));
+        let _ = self
+            .control
+            .send(ClientControl::Session(Control::Update(config, tps_limit)));
     }
 
     /// Stop for good without waiting: finish in flight (bounded), unbind and close.
@@ -262,12 +300,21 @@ impl ClientHandle {
 
 /// Start a client bind over TCP (or TLS). It connects after `config.start_delay`, and keeps
 /// reconnecting until [`ClientHandle::shutdown`] (or `shutdown` is cancelled).
-pub fn spawn_client(config: ClientConfig, handler: Arc<dyn SessionHandler>, shutdown: &CancellationToken) -> ClientHandle {
+pub fn spawn_client(
+    config: ClientConfig,
+    handler: Arc<dyn SessionHandler>,
+    shutdown: &CancellationToken,
+) -> ClientHandle {
     spawn_client_with(config, Arc::new(TcpConnector), handler, shutdown)
 }
 
 /// [`spawn_client`] with its own way of connecting (tests: in-memory streams).
-pub fn spawn_client_with(config: ClientConfig, connector: Arc<dyn Connector>, handler: Arc<dyn SessionHandler>, shutdown: &CancellationToken) -> ClientHandle {
+pub fn spawn_client_with(
+    config: ClientConfig,
+    connector: Arc<dyn Connector>,
+    handler: Arc<dyn SessionHandler>,
+    shutdown: &CancellationToken,
+) -> ClientHandle {
     let (sends_tx, sends_rx) = mpsc::channel(config.session.window_size.max(1));
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let (status_tx, status_rx) = watch::channel(LinkStatus {
@@ -279,8 +326,24 @@ pub fn spawn_client_with(config: ClientConfig, connector: Arc<dyn Connector>, ha
     });
     let stats = Arc::new(SessionStats::default());
     let stop = shutdown.child_token();
-    let task = tokio::spawn(run_client(config, connector, handler, sends_rx, control_rx, status_tx, stats.clone(), stop.clone()));
-    ClientHandle { sends: sends_tx, control: control_tx, status: status_rx, stats, stop, task }
+    let task = tokio::spawn(run_client(
+        config,
+        connector,
+        handler,
+        sends_rx,
+        control_rx,
+        status_tx,
+        stats.clone(),
+        stop.clone(),
+    ));
+    ClientHandle {
+        sends: sends_tx,
+        control: control_tx,
+        status: status_rx,
+        stats,
+        stop,
+        task,
+    }
 }
 
 fn set_status(tx: &watch::Sender<LinkStatus>, state: LinkState, last_error: Option<String>) {
@@ -373,7 +436,10 @@ async fn run_client(
             failed => {
                 let why = match failed {
                     Ok(Err(why)) => why,
-                    _ => format!("connect to {target} timed out after {}", human(config.connect_timeout)),
+                    _ => format!(
+                        "connect to {target} timed out after {}",
+                        human(config.connect_timeout)
+                    ),
                 };
                 wait = config.reconnect_interval;
                 tracing::warn!(bind = %config.name, "{why}; next attempt in {}", human(wait));
@@ -433,7 +499,10 @@ async fn run_client(
             }
         };
         let was_bound = status.borrow().state == LinkState::Bound;
-        let refused = matches!(reason, CloseReason::BindRejected(_) | CloseReason::BindTimeout);
+        let refused = matches!(
+            reason,
+            CloseReason::BindRejected(_) | CloseReason::BindTimeout
+        );
         if refused {
             refusals += 1;
             wait = config.refused_bind_wait(refusals);

@@ -75,11 +75,17 @@ pub struct InboundReply {
 impl InboundReply {
     /// A successful answer carrying `message_id`.
     pub fn ok(message_id: impl Into<String>) -> Self {
-        InboundReply { status: CommandStatus::ESME_ROK, message_id: message_id.into() }
+        InboundReply {
+            status: CommandStatus::ESME_ROK,
+            message_id: message_id.into(),
+        }
     }
     /// An error answer.
     pub fn error(status: CommandStatus) -> Self {
-        InboundReply { status, message_id: String::new() }
+        InboundReply {
+            status,
+            message_id: String::new(),
+        }
     }
 }
 
@@ -133,7 +139,12 @@ pub enum LinkEvent {
 /// The application side of sessions. One handler may serve many sessions.
 pub trait SessionHandler: Send + Sync + 'static {
     /// SMSC side: check a bind. `Err(status)` refuses it with that status.
-    fn authenticate(&self, remote: SocketAddr, kind: BindKind, bind: &Bind) -> Result<BindGrant, CommandStatus> {
+    fn authenticate(
+        &self,
+        remote: SocketAddr,
+        kind: BindKind,
+        bind: &Bind,
+    ) -> Result<BindGrant, CommandStatus> {
         let _ = (remote, kind, bind);
         Err(CommandStatus::ESME_RBINDFAIL)
     }
@@ -141,7 +152,11 @@ pub trait SessionHandler: Send + Sync + 'static {
     /// A message request from the peer, allowed in this state. The future's answer becomes the
     /// response; until it resolves the peer waits (this is how "ack only after the core has
     /// it" is kept).
-    fn on_message(&self, session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply>;
+    fn on_message(
+        &self,
+        session: Arc<SessionInfo>,
+        frame: Frame,
+    ) -> BoxFuture<'static, InboundReply>;
 
     /// Link events, for metrics and logs.
     fn on_event(&self, session: &SessionInfo, event: &LinkEvent) {
@@ -184,8 +199,13 @@ pub struct Reply(pub(crate) oneshot::Receiver<Result<Frame, SendFailure>>);
 impl std::future::Future for Reply {
     type Output = Result<Frame, SendFailure>;
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(SendFailure::Closed("session ended".into()))))
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(SendFailure::Closed("session ended".into()))))
     }
 }
 
@@ -269,7 +289,13 @@ struct Waiter {
 
 impl Waiter {
     fn new(req: SendRequest) -> Self {
-        Waiter { pdu: req.pdu, reply: req.reply, deadline: req.deadline, throttled: 0, last_answer: None }
+        Waiter {
+            pdu: req.pdu,
+            reply: req.reply,
+            deadline: req.deadline,
+            throttled: 0,
+            last_answer: None,
+        }
     }
 
     fn expired(&self, now: Instant) -> bool {
@@ -279,7 +305,10 @@ impl Waiter {
     /// Give up on a request that cannot be sent (again) in time: the peer's last refusal if
     /// there was one, else `Expired`.
     fn give_up(self) {
-        let answer = self.last_answer.map(Ok).unwrap_or(Err(SendFailure::Expired));
+        let answer = self
+            .last_answer
+            .map(Ok)
+            .unwrap_or(Err(SendFailure::Expired));
         let _ = self.reply.send(answer);
     }
 }
@@ -321,8 +350,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             // 2. Act on its events.
             while let Some(ev) = self.session.poll_event() {
                 match ev {
-                    Event::BindRequested { sequence_number, kind, bind } => self.answer_bind(sequence_number, kind, &bind),
-                    Event::Bound { kind, system_id, .. } => {
+                    Event::BindRequested {
+                        sequence_number,
+                        kind,
+                        bind,
+                    } => self.answer_bind(sequence_number, kind, &bind),
+                    Event::Bound {
+                        kind, system_id, ..
+                    } => {
                         let mut info = (*self.info).clone();
                         info.kind = Some(kind);
                         if self.session.role() == Role::Smsc {
@@ -342,17 +377,25 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         inbound.push(Box::pin(async move { (resp, seq, fut.await) }));
                     }
                     Event::Response { token, frame } => {
-                        self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                        self.stats
+                            .in_flight
+                            .store(self.session.in_flight(), Ordering::Relaxed);
                         if recovering == Some(token) {
                             recovering = None;
                         }
-                        let Some(mut w) = waiters.remove(&token) else { continue };
-                        if matches!(frame.command_status, CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL) {
+                        let Some(mut w) = waiters.remove(&token) else {
+                            continue;
+                        };
+                        if matches!(
+                            frame.command_status,
+                            CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL
+                        ) {
                             // The peer asks us to slow down: pause the whole stream, longer each
                             // time it insists, and send this request again first.
                             let until = now() + throttle_backoff;
                             pause_until = Some(pause_until.map_or(until, |t| t.max(until)));
-                            self.handler.on_event(&self.info, &LinkEvent::Throttled(throttle_backoff));
+                            self.handler
+                                .on_event(&self.info, &LinkEvent::Throttled(throttle_backoff));
                             throttle_backoff = (throttle_backoff * 2).min(THROTTLE_PAUSE_MAX);
                             let in_time = w.deadline.is_none_or(|d| until < d);
                             if in_time && w.throttled < self.session.config().throttle_resends {
@@ -367,23 +410,37 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         let _ = w.reply.send(Ok(frame));
                     }
                     Event::Timeout { token, .. } => {
-                        self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                        self.stats
+                            .in_flight
+                            .store(self.session.in_flight(), Ordering::Relaxed);
                         if recovering == Some(token) {
                             recovering = None;
                         }
                         if let Some(w) = waiters.remove(&token) {
                             let _ = w.reply.send(Err(SendFailure::Timeout));
                         }
-                        self.handler.on_event(&self.info, &LinkEvent::ResponseTimeout);
+                        self.handler
+                            .on_event(&self.info, &LinkEvent::ResponseTimeout);
                     }
                     // Answered with the close reason once the loop ends (see below).
                     Event::Abandoned { .. } => {}
-                    Event::EnquireLinkSent => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkSent),
-                    Event::EnquireLinkAnswered => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkAnswered),
-                    Event::EnquireLinkReceived => self.handler.on_event(&self.info, &LinkEvent::EnquireLinkReceived),
-                    Event::Refused { command_id, sequence_number, status } => {
+                    Event::EnquireLinkSent => self
+                        .handler
+                        .on_event(&self.info, &LinkEvent::EnquireLinkSent),
+                    Event::EnquireLinkAnswered => self
+                        .handler
+                        .on_event(&self.info, &LinkEvent::EnquireLinkAnswered),
+                    Event::EnquireLinkReceived => self
+                        .handler
+                        .on_event(&self.info, &LinkEvent::EnquireLinkReceived),
+                    Event::Refused {
+                        command_id,
+                        sequence_number,
+                        status,
+                    } => {
                         tracing::debug!(peer = %self.info.peer_name, remote = %self.info.remote, command_id, sequence_number, %status, "request refused");
-                        self.handler.on_event(&self.info, &LinkEvent::Refused { command_id, status });
+                        self.handler
+                            .on_event(&self.info, &LinkEvent::Refused { command_id, status });
                     }
                     Event::Closed(r) => {
                         let _ = self.flush().await;
@@ -412,8 +469,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             if pause_until.is_some_and(|t| now_i >= t) {
                 pause_until = None;
             }
-            let may_start =
-                pause_until.is_none() && recovering.is_none() && draining.is_none() && !stopping && self.session.is_bound() && self.session.window_available();
+            let may_start = pause_until.is_none()
+                && recovering.is_none()
+                && draining.is_none()
+                && !stopping
+                && self.session.is_bound()
+                && self.session.window_available();
             if may_start {
                 if let Some((&token, w)) = resend.first_key_value() {
                     if w.expired(now_i) {
@@ -451,7 +512,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     }
                 }
             }
-            let can_take = sends_open && (stopping || (may_start && pause_until.is_none() && held.is_none() && resend.is_empty()));
+            let can_take = sends_open
+                && (stopping
+                    || (may_start && pause_until.is_none() && held.is_none() && resend.is_empty()));
 
             // 5. Wait for the next input.
             let can_read = inbound.len() < self.session.config().window_size.max(1);
@@ -591,7 +654,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     self.session.set_config(grant.config, now());
                     self.tps = grant.tps;
                     let our = self.our_system_id.clone();
-                    self.session.accept_bind(now(), sequence_number, kind, &our, bind.system_id.clone());
+                    self.session.accept_bind(
+                        now(),
+                        sequence_number,
+                        kind,
+                        &our,
+                        bind.system_id.clone(),
+                    );
                     return;
                 }
                 tracing::warn!(%remote, peer = %grant.peer_name, system_id = %info.system_id, max_sessions = grant.max_sessions, "bind refused: max_sessions reached ({})", CommandStatus::ESME_RBINDFAIL);
@@ -601,7 +670,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
             Err(status) => status,
         };
         self.info = Arc::new(info);
-        self.handler.on_event(&self.info, &LinkEvent::BindFailed(refused.to_string()));
+        self.handler
+            .on_event(&self.info, &LinkEvent::BindFailed(refused.to_string()));
         self.session.reject_bind(sequence_number, kind, refused);
     }
 
@@ -612,7 +682,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                     self.stats.sent.fetch_add(1, Ordering::Relaxed);
                 }
                 waiters.insert(token, w);
-                self.stats.in_flight.store(self.session.in_flight(), Ordering::Relaxed);
+                self.stats
+                    .in_flight
+                    .store(self.session.in_flight(), Ordering::Relaxed);
             }
             Err(_) => {
                 let _ = w.reply.send(Err(SendFailure::NotBound));
@@ -636,7 +708,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
         match tokio::time::timeout(limit, write).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(CloseReason::Transport(format!("write failed: {e}"))),
-            Err(_) => Err(CloseReason::Transport(format!("write stalled for {}s: the peer is not reading", limit.as_secs()))),
+            Err(_) => Err(CloseReason::Transport(format!(
+                "write stalled for {}s: the peer is not reading",
+                limit.as_secs()
+            ))),
         }
     }
 }
@@ -646,14 +721,24 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
 fn response_for(resp: Pdu, reply: &InboundReply) -> Pdu {
     let id = || COctetString::from(reply.message_id.as_str());
     match resp {
-        Pdu::SubmitSmResp(r) => Pdu::SubmitSmResp(SubmitSmResp { message_id: id(), ..r }),
-        Pdu::DataSmResp(r) => Pdu::DataSmResp(SubmitSmResp { message_id: id(), ..r }),
+        Pdu::SubmitSmResp(r) => Pdu::SubmitSmResp(SubmitSmResp {
+            message_id: id(),
+            ..r
+        }),
+        Pdu::DataSmResp(r) => Pdu::DataSmResp(SubmitSmResp {
+            message_id: id(),
+            ..r
+        }),
         Pdu::DeliverSmResp(_) => Pdu::DeliverSmResp(DeliverSmResp::default()),
         other => other,
     }
 }
 
 /// A new framed stream with the codec's maximum PDU length and decode options.
-pub(crate) fn framed<IO: AsyncRead + AsyncWrite>(io: IO, max_pdu_len: usize, options: smpp_codec::pdu::DecodeOptions) -> Framed<IO, SmppCodec> {
+pub(crate) fn framed<IO: AsyncRead + AsyncWrite>(
+    io: IO,
+    max_pdu_len: usize,
+    options: smpp_codec::pdu::DecodeOptions,
+) -> Framed<IO, SmppCodec> {
     Framed::new(io, SmppCodec::new(max_pdu_len).with_options(options))
 }

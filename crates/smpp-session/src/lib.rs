@@ -24,9 +24,18 @@ pub mod server;
 pub mod tls;
 pub mod tps;
 
-pub use client::{spawn_client, spawn_client_with, ClientConfig, ClientHandle, Connected, Connector, LinkState, LinkStatus, Stream, TcpConnector};
-pub use driver::{BindGrant, InboundReply, LinkEvent, Reply, SendFailure, SessionHandler, SessionInfo, SessionStats};
+pub use client::{
+    spawn_client, spawn_client_with, ClientConfig, ClientHandle, Connected, Connector, LinkState,
+    LinkStatus, Stream, TcpConnector,
+};
+pub use driver::{
+    BindGrant, InboundReply, LinkEvent, Reply, SendFailure, SessionHandler, SessionInfo,
+    SessionStats,
+};
 pub use machine::{CloseReason, Event, Role, SendError, Session, SessionConfig, State};
-pub use server::{run_server_session, serve, ConnectionLimit, Endpoint, ListenerConfig, SessionRegistry, SessionSnapshot};
+pub use server::{
+    run_server_session, serve, ConnectionLimit, Endpoint, ListenerConfig, SessionRegistry,
+    SessionSnapshot,
+};
 pub use tls::{ClientTls, ClientTlsFiles, ServerTlsFiles, TlsError};
 pub use tps::{TpsLimiter, TpsWindow};

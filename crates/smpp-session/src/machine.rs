@@ -283,7 +283,13 @@ fn admission(role: Role, state: State, command_id: u32) -> Admission {
         (Role::Smsc, cid::SUBMIT_SM | cid::DATA_SM) if peer_transmits => Admission::Serve,
         (
             Role::Smsc,
-            cid::SUBMIT_MULTI | cid::QUERY_SM | cid::CANCEL_SM | cid::REPLACE_SM | cid::BROADCAST_SM | cid::QUERY_BROADCAST_SM | cid::CANCEL_BROADCAST_SM,
+            cid::SUBMIT_MULTI
+            | cid::QUERY_SM
+            | cid::CANCEL_SM
+            | cid::REPLACE_SM
+            | cid::BROADCAST_SM
+            | cid::QUERY_BROADCAST_SM
+            | cid::CANCEL_BROADCAST_SM,
         ) if peer_transmits => Admission::Refuse(CommandStatus::ESME_RINVCMDID),
         // The peer is an SMSC: it delivers on sessions we bound as receiver or transceiver.
         (Role::Esme, cid::DELIVER_SM | cid::DATA_SM) if peer_receives => Admission::Serve,
@@ -355,7 +361,10 @@ impl Session {
     /// Replace timers and window at run time: a changed `enquire_link_interval` or
     /// `inactivity_timeout` is re-armed from `now`; timeouts apply to the next request.
     pub fn set_config(&mut self, config: SessionConfig, now: Instant) {
-        if self.config.enquire_link_interval != config.enquire_link_interval && self.is_bound() && !self.enquire_pending {
+        if self.config.enquire_link_interval != config.enquire_link_interval
+            && self.is_bound()
+            && !self.enquire_pending
+        {
             self.enquire_at = config.enquire_link_interval.map(|d| now + d);
         }
         if self.config.inactivity_timeout != config.inactivity_timeout {
@@ -381,7 +390,9 @@ impl Session {
 
     /// Whether this session may send `command_id` as a request now (state and bind type).
     pub fn may_send(&self, command_id: u32) -> bool {
-        let State::Bound(kind) = self.state else { return false };
+        let State::Bound(kind) = self.state else {
+            return false;
+        };
         match (self.role, command_id) {
             (Role::Esme, cid::SUBMIT_SM | cid::DATA_SM) => kind != BindKind::Receiver,
             (Role::Smsc, cid::DELIVER_SM | cid::DATA_SM) => kind != BindKind::Transmitter,
@@ -407,7 +418,11 @@ impl Session {
         self.pending.insert(seq, Pending { origin });
         // Most requests share one timeout, so appending keeps the queue sorted; a request with
         // a shorter timeout (unbind, enquire_link) is placed where it belongs.
-        if self.deadlines.back().is_some_and(|&(last, _)| last > deadline) {
+        if self
+            .deadlines
+            .back()
+            .is_some_and(|&(last, _)| last > deadline)
+        {
             let at = self.deadlines.partition_point(|&(d, _)| d <= deadline);
             self.deadlines.insert(at, (deadline, seq));
         } else {
@@ -438,28 +453,53 @@ impl Session {
 
     /// SMSC side: accept the bind `sequence_number` of `kind`, answering with our `system_id`
     /// and `sc_interface_version` 0x34.
-    pub fn accept_bind(&mut self, now: Instant, sequence_number: u32, kind: BindKind, our_system_id: &str, peer_system_id: COctetString) {
+    pub fn accept_bind(
+        &mut self,
+        now: Instant,
+        sequence_number: u32,
+        kind: BindKind,
+        our_system_id: &str,
+        peer_system_id: COctetString,
+    ) {
         if self.state != State::Open {
             return;
         }
         let mut tlvs = Tlvs::new();
         tlvs.push(tags::SC_INTERFACE_VERSION, &[0x34]);
-        let body = BindResp { system_id: COctetString::from(our_system_id), tlvs };
-        self.transmit.push_back(Frame::new(sequence_number, bind_resp(kind, body)));
+        let body = BindResp {
+            system_id: COctetString::from(our_system_id),
+            tlvs,
+        };
+        self.transmit
+            .push_back(Frame::new(sequence_number, bind_resp(kind, body)));
         self.become_bound(now, kind, peer_system_id, None);
     }
 
     /// SMSC side: refuse the bind `sequence_number` with `status`; the session then closes.
     pub fn reject_bind(&mut self, sequence_number: u32, kind: BindKind, status: CommandStatus) {
-        self.transmit.push_back(Frame::with_status(sequence_number, status, bind_resp(kind, BindResp::default())));
+        self.transmit.push_back(Frame::with_status(
+            sequence_number,
+            status,
+            bind_resp(kind, BindResp::default()),
+        ));
         self.close(CloseReason::BindRejected(status));
     }
 
-    fn become_bound(&mut self, now: Instant, kind: BindKind, system_id: COctetString, sc_interface_version: Option<u8>) {
+    fn become_bound(
+        &mut self,
+        now: Instant,
+        kind: BindKind,
+        system_id: COctetString,
+        sc_interface_version: Option<u8>,
+    ) {
         self.state = State::Bound(kind);
         self.bind_deadline = None;
         self.enquire_at = self.config.enquire_link_interval.map(|d| now + d);
-        self.events.push_back(Event::Bound { kind, system_id, sc_interface_version });
+        self.events.push_back(Event::Bound {
+            kind,
+            system_id,
+            sc_interface_version,
+        });
     }
 
     /// Send a request (`submit_sm`, `deliver_sm`, `data_sm`) tagged with `token`; its response
@@ -479,7 +519,8 @@ impl Session {
         if self.state == State::Closed {
             return;
         }
-        self.transmit.push_back(Frame::with_status(sequence_number, status, pdu));
+        self.transmit
+            .push_back(Frame::with_status(sequence_number, status, pdu));
     }
 
     /// Start an orderly unbind: send `unbind` and wait (`unbind_timeout`) for `unbind_resp`.
@@ -515,7 +556,10 @@ impl Session {
         waiting.sort_by_key(|(seq, _)| *seq);
         for (seq, p) in waiting {
             if let Origin::User(token) = p.origin {
-                self.events.push_back(Event::Abandoned { token, sequence_number: seq });
+                self.events.push_back(Event::Abandoned {
+                    token,
+                    sequence_number: seq,
+                });
             }
         }
         self.deadlines.clear();
@@ -562,7 +606,11 @@ impl Session {
         let Some(p) = removed else {
             // A response to nothing we sent (late after a timeout, or a confused peer): never
             // answer a response; drop it.
-            tracing::debug!(seq = frame.sequence_number, id = frame.pdu.command_id(), "unexpected response ignored");
+            tracing::debug!(
+                seq = frame.sequence_number,
+                id = frame.pdu.command_id(),
+                "unexpected response ignored"
+            );
             return;
         };
         match p.origin {
@@ -595,7 +643,11 @@ impl Session {
                     let system_id = body.system_id.clone();
                     self.become_bound(now, kind, system_id, version);
                 } else {
-                    let status = if frame.command_status.is_ok() { CommandStatus::ESME_RBINDFAIL } else { frame.command_status };
+                    let status = if frame.command_status.is_ok() {
+                        CommandStatus::ESME_RBINDFAIL
+                    } else {
+                        frame.command_status
+                    };
                     self.close(CloseReason::BindRejected(status));
                 }
             }
@@ -605,11 +657,15 @@ impl Session {
     fn handle_request(&mut self, _now: Instant, frame: Frame) {
         let seq = frame.sequence_number;
         match &frame.pdu {
-            Pdu::EnquireLink if matches!(self.state, State::Open | State::Binding) && !self.config.decode.allowed_before_bind(cid::ENQUIRE_LINK) => {
+            Pdu::EnquireLink
+                if matches!(self.state, State::Open | State::Binding)
+                    && !self.config.decode.allowed_before_bind(cid::ENQUIRE_LINK) =>
+            {
                 self.refuse(seq, &frame.pdu, CommandStatus::ESME_RINVBNDSTS);
             }
             Pdu::EnquireLink => {
-                self.transmit.push_back(Frame::new(seq, Pdu::EnquireLinkResp));
+                self.transmit
+                    .push_back(Frame::new(seq, Pdu::EnquireLinkResp));
                 self.events.push_back(Event::EnquireLinkReceived);
             }
             Pdu::Unbind => {
@@ -620,12 +676,21 @@ impl Session {
                 let kind = frame.pdu.bind_kind().unwrap_or(BindKind::Transceiver);
                 match (self.role, self.state) {
                     (Role::Smsc, State::Open) => {
-                        let (Pdu::BindTransmitter(bind) | Pdu::BindReceiver(bind) | Pdu::BindTransceiver(bind)) = frame.pdu else {
+                        let (Pdu::BindTransmitter(bind)
+                        | Pdu::BindReceiver(bind)
+                        | Pdu::BindTransceiver(bind)) = frame.pdu
+                        else {
                             return;
                         };
-                        self.events.push_back(Event::BindRequested { sequence_number: seq, kind, bind });
+                        self.events.push_back(Event::BindRequested {
+                            sequence_number: seq,
+                            kind,
+                            bind,
+                        });
                     }
-                    (Role::Smsc, State::Bound(_) | State::Unbinding) => self.refuse(seq, &frame.pdu, CommandStatus::ESME_RALYBND),
+                    (Role::Smsc, State::Bound(_) | State::Unbinding) => {
+                        self.refuse(seq, &frame.pdu, CommandStatus::ESME_RALYBND)
+                    }
                     // An SMSC does not bind to its ESME.
                     _ => self.refuse(seq, &frame.pdu, CommandStatus::ESME_RINVBNDSTS),
                 }
@@ -638,7 +703,10 @@ impl Session {
                 // No response exists for these (SMPP 3.4 §4.1.7, §4.12): never answer them. We
                 // do not take outbinds (client binds connect themselves), and
                 // alert_notification carries nothing the core needs.
-                Admission::Ignore => tracing::debug!(id = other.command_id(), "alert_notification/outbind ignored"),
+                Admission::Ignore => tracing::debug!(
+                    id = other.command_id(),
+                    "alert_notification/outbind ignored"
+                ),
             },
         }
     }
@@ -647,8 +715,13 @@ impl Session {
     /// it has none), and tell the application.
     fn refuse(&mut self, seq: u32, request: &Pdu, status: CommandStatus) {
         let resp = request.empty_response().unwrap_or(Pdu::GenericNack);
-        self.transmit.push_back(Frame::with_status(seq, status, resp));
-        self.events.push_back(Event::Refused { command_id: request.command_id(), sequence_number: seq, status });
+        self.transmit
+            .push_back(Frame::with_status(seq, status, resp));
+        self.events.push_back(Event::Refused {
+            command_id: request.command_id(),
+            sequence_number: seq,
+            status,
+        });
     }
 
     /// A PDU that could not be decoded: answer it as the codec says (generic_nack or the
@@ -679,14 +752,21 @@ impl Session {
                 break;
             }
             self.deadlines.pop_front();
-            let Some(p) = self.pending.remove(&seq) else { continue };
+            let Some(p) = self.pending.remove(&seq) else {
+                continue;
+            };
             self.prune_deadlines();
             match p.origin {
                 Origin::User(token) => {
                     self.user_pending -= 1;
                     self.consecutive_timeouts += 1;
-                    self.events.push_back(Event::Timeout { token, sequence_number: seq });
-                    if self.config.max_consecutive_timeouts > 0 && self.consecutive_timeouts >= self.config.max_consecutive_timeouts {
+                    self.events.push_back(Event::Timeout {
+                        token,
+                        sequence_number: seq,
+                    });
+                    if self.config.max_consecutive_timeouts > 0
+                        && self.consecutive_timeouts >= self.config.max_consecutive_timeouts
+                    {
                         self.close(CloseReason::RepeatedTimeouts);
                         return;
                     }
@@ -779,7 +859,10 @@ mod tests {
     use smpp_codec::pdu::{SubmitSm, SubmitSmResp};
 
     fn cfg() -> SessionConfig {
-        SessionConfig { window_size: 2, ..SessionConfig::default() }
+        SessionConfig {
+            window_size: 2,
+            ..SessionConfig::default()
+        }
     }
 
     fn bind_body() -> Bind {
@@ -834,9 +917,25 @@ mod tests {
         assert!(matches!(&f[0].pdu, Pdu::BindTransceiver(b) if b.system_id.as_bytes() == b"gw"));
         let mut tlvs = Tlvs::new();
         tlvs.push(tags::SC_INTERFACE_VERSION, &[0x34]);
-        s.handle_frame(t0, Frame::new(f[0].sequence_number, Pdu::BindTransceiverResp(BindResp { system_id: "SMSC".into(), tlvs })));
+        s.handle_frame(
+            t0,
+            Frame::new(
+                f[0].sequence_number,
+                Pdu::BindTransceiverResp(BindResp {
+                    system_id: "SMSC".into(),
+                    tlvs,
+                }),
+            ),
+        );
         let (_, e) = drain(&mut s);
-        assert_eq!(e, vec![Event::Bound { kind: BindKind::Transceiver, system_id: "SMSC".into(), sc_interface_version: Some(0x34) }]);
+        assert_eq!(
+            e,
+            vec![Event::Bound {
+                kind: BindKind::Transceiver,
+                system_id: "SMSC".into(),
+                sc_interface_version: Some(0x34)
+            }]
+        );
         assert_eq!(s.state(), State::Bound(BindKind::Transceiver));
     }
 
@@ -846,15 +945,39 @@ mod tests {
         let mut s = Session::new(Role::Esme, cfg(), t0);
         s.bind(t0, BindKind::Transmitter, bind_body());
         let (f, _) = drain(&mut s);
-        s.handle_frame(t0, Frame::with_status(f[0].sequence_number, CommandStatus::ESME_RINVPASWD, Pdu::BindTransmitterResp(BindResp::default())));
+        s.handle_frame(
+            t0,
+            Frame::with_status(
+                f[0].sequence_number,
+                CommandStatus::ESME_RINVPASWD,
+                Pdu::BindTransmitterResp(BindResp::default()),
+            ),
+        );
         let (_, e) = drain(&mut s);
-        assert_eq!(e, vec![Event::Closed(CloseReason::BindRejected(CommandStatus::ESME_RINVPASWD))]);
+        assert_eq!(
+            e,
+            vec![Event::Closed(CloseReason::BindRejected(
+                CommandStatus::ESME_RINVPASWD
+            ))]
+        );
         // A generic_nack answering the bind is a refusal too.
         let mut s = Session::new(Role::Esme, cfg(), t0);
         s.bind(t0, BindKind::Transmitter, bind_body());
         let (f, _) = drain(&mut s);
-        s.handle_frame(t0, Frame::with_status(f[0].sequence_number, CommandStatus::ESME_RINVCMDID, Pdu::GenericNack));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::BindRejected(CommandStatus::ESME_RINVCMDID))]);
+        s.handle_frame(
+            t0,
+            Frame::with_status(
+                f[0].sequence_number,
+                CommandStatus::ESME_RINVCMDID,
+                Pdu::GenericNack,
+            ),
+        );
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::BindRejected(
+                CommandStatus::ESME_RINVCMDID
+            ))]
+        );
     }
 
     #[test]
@@ -867,7 +990,10 @@ mod tests {
         s.handle_timeout(t0 + Duration::from_secs(9));
         assert!(drain(&mut s).1.is_empty());
         s.handle_timeout(t0 + Duration::from_secs(10));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::BindTimeout)]);
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::BindTimeout)]
+        );
     }
 
     #[test]
@@ -876,7 +1002,10 @@ mod tests {
         let mut s = Session::new(Role::Smsc, cfg(), t0);
         assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(10)));
         s.handle_timeout(t0 + Duration::from_secs(10));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::BindTimeout)]);
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::BindTimeout)]
+        );
     }
 
     #[test]
@@ -889,17 +1018,30 @@ mod tests {
         assert_eq!(e, vec![Event::EnquireLinkReceived]);
         let mut s = bound_esme(t0, BindKind::Receiver);
         s.handle_frame(t0, Frame::new(0x7FFF_FFFF, Pdu::EnquireLink));
-        assert_eq!(drain(&mut s).0, vec![Frame::new(0x7FFF_FFFF, Pdu::EnquireLinkResp)]);
+        assert_eq!(
+            drain(&mut s).0,
+            vec![Frame::new(0x7FFF_FFFF, Pdu::EnquireLinkResp)]
+        );
     }
 
     #[test]
     fn strict_decode_options_refuse_enquire_link_before_bind_only() {
         let t0 = Instant::now();
-        let strict = SessionConfig { decode: DecodeOptions::strict(), ..cfg() };
+        let strict = SessionConfig {
+            decode: DecodeOptions::strict(),
+            ..cfg()
+        };
         let mut s = Session::new(Role::Smsc, strict.clone(), t0);
         s.handle_frame(t0, Frame::new(9, Pdu::EnquireLink));
         let (f, _) = drain(&mut s);
-        assert_eq!(f, vec![Frame::with_status(9, CommandStatus::ESME_RINVBNDSTS, Pdu::EnquireLinkResp)]);
+        assert_eq!(
+            f,
+            vec![Frame::with_status(
+                9,
+                CommandStatus::ESME_RINVBNDSTS,
+                Pdu::EnquireLinkResp
+            )]
+        );
         // Once bound, a strict session answers it as always.
         let mut s = bound_smsc(t0, BindKind::Transceiver, strict);
         s.handle_frame(t0, Frame::new(10, Pdu::EnquireLink));
@@ -914,7 +1056,13 @@ mod tests {
         let t1 = t0 + Duration::from_secs(60);
         s.handle_timeout(t1);
         let (f, e) = drain(&mut s);
-        assert!(matches!(f[..], [Frame { pdu: Pdu::EnquireLink, .. }]));
+        assert!(matches!(
+            f[..],
+            [Frame {
+                pdu: Pdu::EnquireLink,
+                ..
+            }]
+        ));
         assert_eq!(e, vec![Event::EnquireLinkSent]);
         s.handle_frame(t1, Frame::new(f[0].sequence_number, Pdu::EnquireLinkResp));
         assert_eq!(drain(&mut s).1, vec![Event::EnquireLinkAnswered]);
@@ -925,7 +1073,10 @@ mod tests {
         s.handle_timeout(t2 + Duration::from_secs(29));
         assert!(drain(&mut s).1.is_empty());
         s.handle_timeout(t2 + Duration::from_secs(30));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::EnquireLinkTimeout)]);
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::EnquireLinkTimeout)]
+        );
     }
 
     #[test]
@@ -935,21 +1086,64 @@ mod tests {
         let mut s = Session::new(Role::Smsc, cfg(), t0);
         s.handle_frame(t0, Frame::new(5, Pdu::SubmitSm(SubmitSm::default())));
         let (f, e) = drain(&mut s);
-        assert_eq!(e, vec![Event::Refused { command_id: smpp_codec::command::command_id::SUBMIT_SM, sequence_number: 5, status: CommandStatus::ESME_RINVBNDSTS }]);
-        assert_eq!(f, vec![Frame::with_status(5, CommandStatus::ESME_RINVBNDSTS, Pdu::SubmitSmResp(SubmitSmResp::default()))]);
+        assert_eq!(
+            e,
+            vec![Event::Refused {
+                command_id: smpp_codec::command::command_id::SUBMIT_SM,
+                sequence_number: 5,
+                status: CommandStatus::ESME_RINVBNDSTS
+            }]
+        );
+        assert_eq!(
+            f,
+            vec![Frame::with_status(
+                5,
+                CommandStatus::ESME_RINVBNDSTS,
+                Pdu::SubmitSmResp(SubmitSmResp::default())
+            )]
+        );
         // submit_sm on a receiver session.
         let mut s = Session::new(Role::Smsc, cfg(), t0);
         s.handle_frame(t0, Frame::new(1, Pdu::BindReceiver(bind_body())));
-        let Some(Event::BindRequested { sequence_number, kind, .. }) = s.poll_event() else { panic!("no bind request") };
+        let Some(Event::BindRequested {
+            sequence_number,
+            kind,
+            ..
+        }) = s.poll_event()
+        else {
+            panic!("no bind request")
+        };
         s.accept_bind(t0, sequence_number, kind, "smppgw", "gw".into());
         let (f, e) = drain(&mut s);
-        assert!(matches!(&f[0], Frame { sequence_number: 1, pdu: Pdu::BindReceiverResp(r), .. } if r.tlvs.sc_interface_version() == Some(0x34)));
-        assert!(matches!(e[0], Event::Bound { kind: BindKind::Receiver, .. }));
+        assert!(
+            matches!(&f[0], Frame { sequence_number: 1, pdu: Pdu::BindReceiverResp(r), .. } if r.tlvs.sc_interface_version() == Some(0x34))
+        );
+        assert!(matches!(
+            e[0],
+            Event::Bound {
+                kind: BindKind::Receiver,
+                ..
+            }
+        ));
         s.handle_frame(t0, Frame::new(2, Pdu::SubmitSm(SubmitSm::default())));
-        assert_eq!(drain(&mut s).0, vec![Frame::with_status(2, CommandStatus::ESME_RINVBNDSTS, Pdu::SubmitSmResp(SubmitSmResp::default()))]);
+        assert_eq!(
+            drain(&mut s).0,
+            vec![Frame::with_status(
+                2,
+                CommandStatus::ESME_RINVBNDSTS,
+                Pdu::SubmitSmResp(SubmitSmResp::default())
+            )]
+        );
         // A second bind on a bound session.
         s.handle_frame(t0, Frame::new(3, Pdu::BindTransmitter(bind_body())));
-        assert_eq!(drain(&mut s).0, vec![Frame::with_status(3, CommandStatus::ESME_RALYBND, Pdu::BindTransmitterResp(BindResp::default()))]);
+        assert_eq!(
+            drain(&mut s).0,
+            vec![Frame::with_status(
+                3,
+                CommandStatus::ESME_RALYBND,
+                Pdu::BindTransmitterResp(BindResp::default())
+            )]
+        );
         // The SMSC may deliver on a receiver session but not submit.
         assert!(s.may_send(smpp_codec::command::command_id::DELIVER_SM));
         assert!(!s.may_send(smpp_codec::command::command_id::SUBMIT_SM));
@@ -959,19 +1153,45 @@ mod tests {
     fn window_limits_requests_and_responses_free_it() {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
-        let a = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1).unwrap();
-        let b = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 2).unwrap();
+        let a = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1)
+            .unwrap();
+        let b = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 2)
+            .unwrap();
         assert_ne!(a, b);
-        assert_eq!(s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 3), Err(SendError::WindowFull));
+        assert_eq!(
+            s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 3),
+            Err(SendError::WindowFull)
+        );
         // deliver_sm is not ours to send as ESME.
-        assert_eq!(s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 4), Err(SendError::NotBound));
+        assert_eq!(
+            s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 4),
+            Err(SendError::NotBound)
+        );
         // Answers in any order; a generic_nack is matched by sequence number.
-        s.handle_frame(t0, Frame::with_status(b, CommandStatus::ESME_RTHROTTLED, Pdu::GenericNack));
-        s.handle_frame(t0, Frame::new(a, Pdu::SubmitSmResp(SubmitSmResp { message_id: "42".into(), ..Default::default() })));
+        s.handle_frame(
+            t0,
+            Frame::with_status(b, CommandStatus::ESME_RTHROTTLED, Pdu::GenericNack),
+        );
+        s.handle_frame(
+            t0,
+            Frame::new(
+                a,
+                Pdu::SubmitSmResp(SubmitSmResp {
+                    message_id: "42".into(),
+                    ..Default::default()
+                }),
+            ),
+        );
         let (_, e) = drain(&mut s);
         assert_eq!(e.len(), 2);
-        assert!(matches!(&e[0], Event::Response { token: 2, frame } if frame.command_status == CommandStatus::ESME_RTHROTTLED));
-        assert!(matches!(&e[1], Event::Response { token: 1, frame } if matches!(&frame.pdu, Pdu::SubmitSmResp(r) if r.message_id.as_bytes() == b"42")));
+        assert!(
+            matches!(&e[0], Event::Response { token: 2, frame } if frame.command_status == CommandStatus::ESME_RTHROTTLED)
+        );
+        assert!(
+            matches!(&e[1], Event::Response { token: 1, frame } if matches!(&frame.pdu, Pdu::SubmitSmResp(r) if r.message_id.as_bytes() == b"42"))
+        );
         assert!(s.window_available());
         assert_eq!(s.in_flight(), 0);
     }
@@ -985,10 +1205,21 @@ mod tests {
         let mut s = Session::new(Role::Esme, c, t0);
         s.bind(t0, BindKind::Transmitter, bind_body());
         let (f, _) = drain(&mut s);
-        s.handle_frame(t0, Frame::new(f[0].sequence_number, Pdu::BindTransmitterResp(BindResp::default())));
+        s.handle_frame(
+            t0,
+            Frame::new(
+                f[0].sequence_number,
+                Pdu::BindTransmitterResp(BindResp::default()),
+            ),
+        );
         drain(&mut s);
         for token in 1..=3 {
-            s.send_request(t0 + Duration::from_secs(token), Pdu::SubmitSm(SubmitSm::default()), token).unwrap();
+            s.send_request(
+                t0 + Duration::from_secs(token),
+                Pdu::SubmitSm(SubmitSm::default()),
+                token,
+            )
+            .unwrap();
         }
         drain(&mut s);
         s.handle_timeout(t0 + Duration::from_secs(31));
@@ -996,7 +1227,17 @@ mod tests {
         assert!(matches!(e[..], [Event::Timeout { token: 1, .. }]));
         s.handle_timeout(t0 + Duration::from_secs(40));
         let (_, e) = drain(&mut s);
-        assert!(matches!(e[..], [Event::Timeout { token: 2, .. }, Event::Timeout { token: 3, .. }, Event::Closed(CloseReason::RepeatedTimeouts)]), "{e:?}");
+        assert!(
+            matches!(
+                e[..],
+                [
+                    Event::Timeout { token: 2, .. },
+                    Event::Timeout { token: 3, .. },
+                    Event::Closed(CloseReason::RepeatedTimeouts)
+                ]
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -1015,7 +1256,13 @@ mod tests {
         let mut s = bound_esme(t0, BindKind::Transceiver);
         s.unbind(t0);
         let (f, _) = drain(&mut s);
-        assert!(matches!(f[..], [Frame { pdu: Pdu::Unbind, .. }]));
+        assert!(matches!(
+            f[..],
+            [Frame {
+                pdu: Pdu::Unbind,
+                ..
+            }]
+        ));
         assert_eq!(s.state(), State::Unbinding);
         s.handle_frame(t0, Frame::new(f[0].sequence_number, Pdu::UnbindResp));
         assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::Unbound)]);
@@ -1025,14 +1272,27 @@ mod tests {
     fn unbind_gives_up_after_its_own_short_timeout() {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
-        s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1).unwrap();
+        s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1)
+            .unwrap();
         s.unbind(t0 + Duration::from_secs(1));
         drain(&mut s);
-        assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(1) + DEFAULT_UNBIND_TIMEOUT));
+        assert_eq!(
+            s.poll_timeout(),
+            Some(t0 + Duration::from_secs(1) + DEFAULT_UNBIND_TIMEOUT)
+        );
         s.handle_timeout(t0 + Duration::from_secs(1) + DEFAULT_UNBIND_TIMEOUT);
         let (_, e) = drain(&mut s);
         // The submit still waiting is reported, then the session closes.
-        assert_eq!(e, vec![Event::Abandoned { token: 1, sequence_number: 2 }, Event::Closed(CloseReason::Unbound)]);
+        assert_eq!(
+            e,
+            vec![
+                Event::Abandoned {
+                    token: 1,
+                    sequence_number: 2
+                },
+                Event::Closed(CloseReason::Unbound)
+            ]
+        );
     }
 
     #[test]
@@ -1040,8 +1300,12 @@ mod tests {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
         s.next_sequence = MAX_SEQUENCE;
-        let a = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1).unwrap();
-        let b = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 2).unwrap();
+        let a = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1)
+            .unwrap();
+        let b = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 2)
+            .unwrap();
         assert_eq!((a, b), (MAX_SEQUENCE, 1));
     }
 
@@ -1049,7 +1313,10 @@ mod tests {
     fn a_response_to_nothing_is_ignored_not_answered() {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
-        s.handle_frame(t0, Frame::new(12345, Pdu::SubmitSmResp(SubmitSmResp::default())));
+        s.handle_frame(
+            t0,
+            Frame::new(12345, Pdu::SubmitSmResp(SubmitSmResp::default())),
+        );
         let (f, e) = drain(&mut s);
         assert!(f.is_empty() && e.is_empty());
     }
@@ -1063,7 +1330,14 @@ mod tests {
             BindKind::Transceiver => Pdu::BindTransceiver(bind_body()),
         };
         s.handle_frame(t0, Frame::new(1, pdu));
-        let Some(Event::BindRequested { sequence_number, kind, .. }) = s.poll_event() else { panic!("no bind request") };
+        let Some(Event::BindRequested {
+            sequence_number,
+            kind,
+            ..
+        }) = s.poll_event()
+        else {
+            panic!("no bind request")
+        };
         s.accept_bind(t0, sequence_number, kind, "smppgw", "gw".into());
         drain(&mut s);
         s
@@ -1077,49 +1351,184 @@ mod tests {
 
     #[test]
     fn the_operation_matrix_answers_every_request_by_role_and_state() {
-        use smpp_codec::pdu::{AlertNotification, CancelSm, DataSm, DataSmResp, DeliverSmResp, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp};
+        use smpp_codec::pdu::{
+            AlertNotification, CancelSm, DataSm, DataSmResp, DeliverSmResp, QuerySm, QuerySmResp,
+            ReplaceSm, SubmitMulti, SubmitMultiResp,
+        };
         let t0 = Instant::now();
         // (frames written, status) expected for a refused request.
         type Refusal = (Vec<Frame>, CommandStatus);
-        let refused = |status, resp: Pdu| -> Refusal { (vec![Frame::with_status(42, status, resp)], status) };
+        let refused =
+            |status, resp: Pdu| -> Refusal { (vec![Frame::with_status(42, status, resp)], status) };
         let cases: Vec<(&str, Session, Pdu, Option<Refusal>)> = vec![
             // SMSC side, partner bound as transmitter: ours to serve, or allowed but unsupported.
-            ("smsc tx query_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::QuerySm(QuerySm::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::QuerySmResp(QuerySmResp::default())))),
-            ("smsc tx cancel_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::CancelSm(CancelSm::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::CancelSmResp))),
-            ("smsc tx replace_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::ReplaceSm(ReplaceSm::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::ReplaceSmResp))),
-            ("smsc trx submit_multi", bound_smsc(t0, BindKind::Transceiver, cfg()), Pdu::SubmitMulti(SubmitMulti::default()), Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::SubmitMultiResp(SubmitMultiResp::default())))),
+            (
+                "smsc tx query_sm",
+                bound_smsc(t0, BindKind::Transmitter, cfg()),
+                Pdu::QuerySm(QuerySm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVCMDID,
+                    Pdu::QuerySmResp(QuerySmResp::default()),
+                )),
+            ),
+            (
+                "smsc tx cancel_sm",
+                bound_smsc(t0, BindKind::Transmitter, cfg()),
+                Pdu::CancelSm(CancelSm::default()),
+                Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::CancelSmResp)),
+            ),
+            (
+                "smsc tx replace_sm",
+                bound_smsc(t0, BindKind::Transmitter, cfg()),
+                Pdu::ReplaceSm(ReplaceSm::default()),
+                Some(refused(CommandStatus::ESME_RINVCMDID, Pdu::ReplaceSmResp)),
+            ),
+            (
+                "smsc trx submit_multi",
+                bound_smsc(t0, BindKind::Transceiver, cfg()),
+                Pdu::SubmitMulti(SubmitMulti::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVCMDID,
+                    Pdu::SubmitMultiResp(SubmitMultiResp::default()),
+                )),
+            ),
             // The partner may not deliver to us, nor query on a receiver session.
-            ("smsc trx deliver_sm", bound_smsc(t0, BindKind::Transceiver, cfg()), Pdu::DeliverSm(SubmitSm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::DeliverSmResp(DeliverSmResp::default())))),
-            ("smsc rx query_sm", bound_smsc(t0, BindKind::Receiver, cfg()), Pdu::QuerySm(QuerySm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::QuerySmResp(QuerySmResp::default())))),
-            ("smsc rx data_sm", bound_smsc(t0, BindKind::Receiver, cfg()), Pdu::DataSm(DataSm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::DataSmResp(DataSmResp::default())))),
+            (
+                "smsc trx deliver_sm",
+                bound_smsc(t0, BindKind::Transceiver, cfg()),
+                Pdu::DeliverSm(SubmitSm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::DeliverSmResp(DeliverSmResp::default()),
+                )),
+            ),
+            (
+                "smsc rx query_sm",
+                bound_smsc(t0, BindKind::Receiver, cfg()),
+                Pdu::QuerySm(QuerySm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::QuerySmResp(QuerySmResp::default()),
+                )),
+            ),
+            (
+                "smsc rx data_sm",
+                bound_smsc(t0, BindKind::Receiver, cfg()),
+                Pdu::DataSm(DataSm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::DataSmResp(DataSmResp::default()),
+                )),
+            ),
             // Before bind.
-            ("smsc open data_sm", Session::new(Role::Smsc, cfg(), t0), Pdu::DataSm(DataSm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::DataSmResp(DataSmResp::default())))),
-            ("smsc open query_sm", Session::new(Role::Smsc, cfg(), t0), Pdu::QuerySm(QuerySm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::QuerySmResp(QuerySmResp::default())))),
+            (
+                "smsc open data_sm",
+                Session::new(Role::Smsc, cfg(), t0),
+                Pdu::DataSm(DataSm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::DataSmResp(DataSmResp::default()),
+                )),
+            ),
+            (
+                "smsc open query_sm",
+                Session::new(Role::Smsc, cfg(), t0),
+                Pdu::QuerySm(QuerySm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::QuerySmResp(QuerySmResp::default()),
+                )),
+            ),
             // ESME side: the SMSC delivers on receiving binds only, and never submits to us.
-            ("esme tx deliver_sm", bound_esme(t0, BindKind::Transmitter), Pdu::DeliverSm(SubmitSm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::DeliverSmResp(DeliverSmResp::default())))),
-            ("esme trx submit_sm", bound_esme(t0, BindKind::Transceiver), Pdu::SubmitSm(SubmitSm::default()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::SubmitSmResp(SubmitSmResp::default())))),
-            ("esme trx bind", bound_esme(t0, BindKind::Transceiver), Pdu::BindTransceiver(bind_body()), Some(refused(CommandStatus::ESME_RINVBNDSTS, Pdu::BindTransceiverResp(BindResp::default())))),
+            (
+                "esme tx deliver_sm",
+                bound_esme(t0, BindKind::Transmitter),
+                Pdu::DeliverSm(SubmitSm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::DeliverSmResp(DeliverSmResp::default()),
+                )),
+            ),
+            (
+                "esme trx submit_sm",
+                bound_esme(t0, BindKind::Transceiver),
+                Pdu::SubmitSm(SubmitSm::default()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::SubmitSmResp(SubmitSmResp::default()),
+                )),
+            ),
+            (
+                "esme trx bind",
+                bound_esme(t0, BindKind::Transceiver),
+                Pdu::BindTransceiver(bind_body()),
+                Some(refused(
+                    CommandStatus::ESME_RINVBNDSTS,
+                    Pdu::BindTransceiverResp(BindResp::default()),
+                )),
+            ),
             // No response PDU exists for these: nothing is written.
-            ("esme rx alert_notification", bound_esme(t0, BindKind::Receiver), Pdu::AlertNotification(AlertNotification::default()), None),
-            ("smsc open generic_nack", Session::new(Role::Smsc, cfg(), t0), Pdu::GenericNack, None),
+            (
+                "esme rx alert_notification",
+                bound_esme(t0, BindKind::Receiver),
+                Pdu::AlertNotification(AlertNotification::default()),
+                None,
+            ),
+            (
+                "smsc open generic_nack",
+                Session::new(Role::Smsc, cfg(), t0),
+                Pdu::GenericNack,
+                None,
+            ),
         ];
         for (name, mut s, pdu, want) in cases {
             let (frames, events) = answer(&mut s, t0, pdu.clone());
             match want {
                 Some((want_frames, status)) => {
                     assert_eq!(frames, want_frames, "{name}");
-                    assert_eq!(events, vec![Event::Refused { command_id: pdu.command_id(), sequence_number: 42, status }], "{name}");
+                    assert_eq!(
+                        events,
+                        vec![Event::Refused {
+                            command_id: pdu.command_id(),
+                            sequence_number: 42,
+                            status
+                        }],
+                        "{name}"
+                    );
                 }
-                None => assert!(frames.is_empty() && events.is_empty(), "{name}: {frames:?} {events:?}"),
+                None => assert!(
+                    frames.is_empty() && events.is_empty(),
+                    "{name}: {frames:?} {events:?}"
+                ),
             }
-            assert_ne!(s.state(), State::Closed, "{name}: a refused request does not end the session");
+            assert_ne!(
+                s.state(),
+                State::Closed,
+                "{name}: a refused request does not end the session"
+            );
         }
         // What is served reaches the application as a request, unanswered until it answers.
         for (name, mut s, pdu) in [
-            ("esme rx deliver_sm", bound_esme(t0, BindKind::Receiver), Pdu::DeliverSm(SubmitSm::default())),
-            ("esme trx data_sm", bound_esme(t0, BindKind::Transceiver), Pdu::DataSm(DataSm::default())),
-            ("smsc tx submit_sm", bound_smsc(t0, BindKind::Transmitter, cfg()), Pdu::SubmitSm(SubmitSm::default())),
-            ("smsc trx data_sm", bound_smsc(t0, BindKind::Transceiver, cfg()), Pdu::DataSm(DataSm::default())),
+            (
+                "esme rx deliver_sm",
+                bound_esme(t0, BindKind::Receiver),
+                Pdu::DeliverSm(SubmitSm::default()),
+            ),
+            (
+                "esme trx data_sm",
+                bound_esme(t0, BindKind::Transceiver),
+                Pdu::DataSm(DataSm::default()),
+            ),
+            (
+                "smsc tx submit_sm",
+                bound_smsc(t0, BindKind::Transmitter, cfg()),
+                Pdu::SubmitSm(SubmitSm::default()),
+            ),
+            (
+                "smsc trx data_sm",
+                bound_smsc(t0, BindKind::Transceiver, cfg()),
+                Pdu::DataSm(DataSm::default()),
+            ),
         ] {
             let (frames, events) = answer(&mut s, t0, pdu.clone());
             assert!(frames.is_empty(), "{name}: {frames:?}");
@@ -1149,16 +1558,29 @@ mod tests {
         drain(&mut s);
         assert_eq!(s.poll_timeout(), Some(t1 + Duration::from_secs(60)));
         s.handle_timeout(t0 + Duration::from_secs(60));
-        assert!(drain(&mut s).0.is_empty(), "nothing is due at t0 + 60 s any more");
+        assert!(
+            drain(&mut s).0.is_empty(),
+            "nothing is due at t0 + 60 s any more"
+        );
         let t2 = t1 + Duration::from_secs(60);
         s.handle_timeout(t2);
         let (f, e) = drain(&mut s);
-        assert!(matches!(f[..], [Frame { pdu: Pdu::EnquireLink, .. }]));
+        assert!(matches!(
+            f[..],
+            [Frame {
+                pdu: Pdu::EnquireLink,
+                ..
+            }]
+        ));
         assert_eq!(e, vec![Event::EnquireLinkSent]);
         // While it waits for its answer, traffic does not start another one.
         s.handle_frame(t2 + Duration::from_secs(1), Frame::new(8, Pdu::EnquireLink));
         drain(&mut s);
-        assert_eq!(s.poll_timeout(), Some(t2 + Duration::from_secs(5)), "the enquire_link_timeout, not the response_timeout");
+        assert_eq!(
+            s.poll_timeout(),
+            Some(t2 + Duration::from_secs(5)),
+            "the enquire_link_timeout, not the response_timeout"
+        );
         s.handle_timeout(t2 + Duration::from_secs(5));
         let (f, e) = drain(&mut s);
         assert!(f.is_empty());
@@ -1185,25 +1607,44 @@ mod tests {
         c.unbind_timeout = Duration::from_secs(3);
         // A peer that answers the unbind.
         let mut s = bound_smsc(t0, BindKind::Transceiver, c.clone());
-        s.handle_frame(t0 + Duration::from_secs(100), Frame::new(5, Pdu::EnquireLink));
+        s.handle_frame(
+            t0 + Duration::from_secs(100),
+            Frame::new(5, Pdu::EnquireLink),
+        );
         drain(&mut s);
         s.handle_timeout(t0 + Duration::from_secs(120));
-        assert_eq!(drain(&mut s), (vec![], vec![]), "traffic at +100 s re-armed the timer");
+        assert_eq!(
+            drain(&mut s),
+            (vec![], vec![]),
+            "traffic at +100 s re-armed the timer"
+        );
         let t1 = t0 + Duration::from_secs(220);
         assert_eq!(s.poll_timeout(), Some(t1));
         s.handle_timeout(t1);
         let (f, _) = drain(&mut s);
-        assert!(matches!(f[..], [Frame { pdu: Pdu::Unbind, .. }]));
+        assert!(matches!(
+            f[..],
+            [Frame {
+                pdu: Pdu::Unbind,
+                ..
+            }]
+        ));
         assert_eq!(s.state(), State::Unbinding);
         s.handle_frame(t1, Frame::new(f[0].sequence_number, Pdu::UnbindResp));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::Inactivity)]);
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::Inactivity)]
+        );
         // A dead one: closed when the unbind_timeout runs out.
         let mut s = bound_smsc(t0, BindKind::Transceiver, c);
         s.handle_timeout(t0 + Duration::from_secs(120));
         drain(&mut s);
         assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(123)));
         s.handle_timeout(t0 + Duration::from_secs(123));
-        assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::Inactivity)]);
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Closed(CloseReason::Inactivity)]
+        );
     }
 
     #[test]
@@ -1214,54 +1655,122 @@ mod tests {
         c.enquire_link_interval = None;
         let mut s = bound_smsc(t0, BindKind::Receiver, c);
         let sec = Duration::from_secs;
-        s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 1).unwrap();
-        s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 2).unwrap();
-        let c3 = s.send_request(t0 + sec(1), Pdu::DeliverSm(SubmitSm::default()), 3).unwrap();
+        s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 1)
+            .unwrap();
+        s.send_request(t0, Pdu::DeliverSm(SubmitSm::default()), 2)
+            .unwrap();
+        let c3 = s
+            .send_request(t0 + sec(1), Pdu::DeliverSm(SubmitSm::default()), 3)
+            .unwrap();
         drain(&mut s);
         s.handle_timeout(t0 + sec(30));
         let (_, e) = drain(&mut s);
-        assert!(matches!(e[..], [Event::Timeout { token: 1, .. }, Event::Timeout { token: 2, .. }]), "{e:?}");
+        assert!(
+            matches!(
+                e[..],
+                [
+                    Event::Timeout { token: 1, .. },
+                    Event::Timeout { token: 2, .. }
+                ]
+            ),
+            "{e:?}"
+        );
         // One answered: the run of timeouts starts again.
-        s.handle_frame(t0 + sec(30), Frame::new(c3, Pdu::DeliverSmResp(Default::default())));
+        s.handle_frame(
+            t0 + sec(30),
+            Frame::new(c3, Pdu::DeliverSmResp(Default::default())),
+        );
         drain(&mut s);
-        s.send_request(t0 + sec(31), Pdu::DeliverSm(SubmitSm::default()), 4).unwrap();
-        s.send_request(t0 + sec(31), Pdu::DeliverSm(SubmitSm::default()), 5).unwrap();
+        s.send_request(t0 + sec(31), Pdu::DeliverSm(SubmitSm::default()), 4)
+            .unwrap();
+        s.send_request(t0 + sec(31), Pdu::DeliverSm(SubmitSm::default()), 5)
+            .unwrap();
         s.handle_timeout(t0 + sec(61));
         let (_, e) = drain(&mut s);
-        assert!(matches!(e[..], [Event::Timeout { token: 4, .. }, Event::Timeout { token: 5, .. }]), "{e:?}");
+        assert!(
+            matches!(
+                e[..],
+                [
+                    Event::Timeout { token: 4, .. },
+                    Event::Timeout { token: 5, .. }
+                ]
+            ),
+            "{e:?}"
+        );
         assert_ne!(s.state(), State::Closed);
-        s.send_request(t0 + sec(62), Pdu::DeliverSm(SubmitSm::default()), 6).unwrap();
+        s.send_request(t0 + sec(62), Pdu::DeliverSm(SubmitSm::default()), 6)
+            .unwrap();
         s.handle_timeout(t0 + sec(92));
         let (_, e) = drain(&mut s);
-        assert!(matches!(e[..], [Event::Timeout { token: 6, .. }, Event::Closed(CloseReason::RepeatedTimeouts)]), "{e:?}");
+        assert!(
+            matches!(
+                e[..],
+                [
+                    Event::Timeout { token: 6, .. },
+                    Event::Closed(CloseReason::RepeatedTimeouts)
+                ]
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn late_responses_after_a_timeout_are_dropped_and_the_session_goes_on() {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
-        let seq = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1).unwrap();
+        let seq = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 1)
+            .unwrap();
         drain(&mut s);
         s.handle_timeout(t0 + Duration::from_secs(30));
-        assert_eq!(drain(&mut s).1, vec![Event::Timeout { token: 1, sequence_number: seq }]);
-        s.handle_frame(t0 + Duration::from_secs(31), Frame::new(seq, Pdu::SubmitSmResp(SubmitSmResp::default())));
+        assert_eq!(
+            drain(&mut s).1,
+            vec![Event::Timeout {
+                token: 1,
+                sequence_number: seq
+            }]
+        );
+        s.handle_frame(
+            t0 + Duration::from_secs(31),
+            Frame::new(seq, Pdu::SubmitSmResp(SubmitSmResp::default())),
+        );
         assert_eq!(drain(&mut s), (vec![], vec![]));
-        assert!(s.send_request(t0 + Duration::from_secs(32), Pdu::SubmitSm(SubmitSm::default()), 2).is_ok());
+        assert!(s
+            .send_request(
+                t0 + Duration::from_secs(32),
+                Pdu::SubmitSm(SubmitSm::default()),
+                2
+            )
+            .is_ok());
     }
 
     #[test]
     fn a_closing_session_reports_every_request_still_waiting() {
         let t0 = Instant::now();
         let mut s = bound_esme(t0, BindKind::Transmitter);
-        let a = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 10).unwrap();
-        let b = s.send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 11).unwrap();
+        let a = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 10)
+            .unwrap();
+        let b = s
+            .send_request(t0, Pdu::SubmitSm(SubmitSm::default()), 11)
+            .unwrap();
         drain(&mut s);
         s.handle_frame(t0, Frame::new(99, Pdu::Unbind));
         let (f, e) = drain(&mut s);
         assert_eq!(f, vec![Frame::new(99, Pdu::UnbindResp)]);
         assert_eq!(
             e,
-            vec![Event::Abandoned { token: 10, sequence_number: a }, Event::Abandoned { token: 11, sequence_number: b }, Event::Closed(CloseReason::PeerUnbound)]
+            vec![
+                Event::Abandoned {
+                    token: 10,
+                    sequence_number: a
+                },
+                Event::Abandoned {
+                    token: 11,
+                    sequence_number: b
+                },
+                Event::Closed(CloseReason::PeerUnbound)
+            ]
         );
         assert_eq!(s.in_flight(), 0);
     }

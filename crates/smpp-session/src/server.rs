@@ -23,7 +23,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{framed, next_session_id, now, Admit, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest, SessionHandler, SessionInfo, SessionStats};
+use crate::driver::{
+    framed, next_session_id, now, Admit, Conn, Control, LinkEvent, Reply, SendFailure, SendRequest,
+    SessionHandler, SessionInfo, SessionStats,
+};
 use crate::machine::{Role, Session, SessionConfig};
 use crate::tls::TlsAcceptor;
 use crate::tps::TpsLimiter;
@@ -52,12 +55,18 @@ pub struct Endpoint {
 impl Endpoint {
     /// A plain SMPP endpoint.
     pub fn plain(listener: TcpListener) -> Self {
-        Endpoint { listener, tls: None }
+        Endpoint {
+            listener,
+            tls: None,
+        }
     }
 
     /// An SMPP-over-TLS endpoint.
     pub fn tls(listener: TcpListener, acceptor: TlsAcceptor) -> Self {
-        Endpoint { listener, tls: Some(acceptor) }
+        Endpoint {
+            listener,
+            tls: Some(acceptor),
+        }
     }
 }
 
@@ -83,7 +92,12 @@ const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(1);
 impl ConnectionLimit {
     /// A limit of `max` connections at once.
     pub fn new(max: usize) -> Self {
-        ConnectionLimit { slots: Arc::new(Semaphore::new(max)), max, refused: Arc::default(), report: Arc::default() }
+        ConnectionLimit {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            refused: Arc::default(),
+            report: Arc::default(),
+        }
     }
 
     /// The limit.
@@ -105,7 +119,9 @@ impl ConnectionLimit {
         self.refused.fetch_add(1, Ordering::Relaxed);
         let mut r = self.report.lock().unwrap_or_else(|p| p.into_inner());
         let t = now();
-        if r.last_line.is_some_and(|l| t.duration_since(l) < REFUSAL_LOG_PERIOD) {
+        if r.last_line
+            .is_some_and(|l| t.duration_since(l) < REFUSAL_LOG_PERIOD)
+        {
             r.unreported += 1;
             return;
         }
@@ -177,7 +193,10 @@ impl SessionRegistry {
 
     fn remove(&self, id: u64) -> Option<String> {
         let mut map = self.lock();
-        let peer = map.iter().find(|(_, v)| v.iter().any(|e| e.info.id == id)).map(|(k, _)| k.clone())?;
+        let peer = map
+            .iter()
+            .find(|(_, v)| v.iter().any(|e| e.info.id == id))
+            .map(|(k, _)| k.clone())?;
         if let Some(v) = map.get_mut(&peer) {
             v.retain(|e| e.info.id != id);
             if v.is_empty() {
@@ -194,7 +213,9 @@ impl SessionRegistry {
 
     /// True when `peer` has a session that can take `deliver_sm` (receiver or transceiver).
     pub fn has_receiver(&self, peer: &str) -> bool {
-        self.lock().get(peer).is_some_and(|v| v.iter().any(|e| can_receive(&e.info)))
+        self.lock()
+            .get(peer)
+            .is_some_and(|v| v.iter().any(|e| can_receive(&e.info)))
     }
 
     /// Free window slots over `peer`'s receiving sessions.
@@ -235,10 +256,18 @@ impl SessionRegistry {
     /// Queue `pdu` on one of `peer`'s receiving sessions (chosen as [`SessionRegistry::deliver`]
     /// does) and return its [`Reply`]; requests queued one after the other on a session are sent
     /// in that order. `deadline` as for [`crate::ClientHandle::queue`].
-    pub async fn queue_deliver(&self, peer: &str, pdu: Pdu, deadline: Option<tokio::time::Instant>) -> Result<Reply, SendFailure> {
+    pub async fn queue_deliver(
+        &self,
+        peer: &str,
+        pdu: Pdu,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Reply, SendFailure> {
         let sends = {
             let map = self.lock();
-            let candidates: Vec<&Entry> = map.get(peer).map(|v| v.iter().filter(|e| can_receive(&e.info)).collect()).unwrap_or_default();
+            let candidates: Vec<&Entry> = map
+                .get(peer)
+                .map(|v| v.iter().filter(|e| can_receive(&e.info)).collect())
+                .unwrap_or_default();
             if candidates.is_empty() {
                 return Err(SendFailure::NotBound);
             }
@@ -246,7 +275,10 @@ impl SessionRegistry {
             let n = candidates.len();
             let best = (0..n)
                 .map(|i| candidates[(start + i) % n])
-                .min_by_key(|e| e.stats.in_flight.load(Ordering::Relaxed) + (e.sends.max_capacity() - e.sends.capacity()))
+                .min_by_key(|e| {
+                    e.stats.in_flight.load(Ordering::Relaxed)
+                        + (e.sends.max_capacity() - e.sends.capacity())
+                })
                 .map(|e| e.sends.clone());
             match best {
                 Some(s) => s,
@@ -254,7 +286,14 @@ impl SessionRegistry {
             }
         };
         let (reply, rx) = oneshot::channel();
-        sends.send(SendRequest { pdu, reply, deadline: deadline.map(|d| d.into_std()) }).await.map_err(|_| SendFailure::NotBound)?;
+        sends
+            .send(SendRequest {
+                pdu,
+                reply,
+                deadline: deadline.map(|d| d.into_std()),
+            })
+            .await
+            .map_err(|_| SendFailure::NotBound)?;
         Ok(Reply(rx))
     }
 
@@ -297,8 +336,17 @@ pub async fn serve(
 ) {
     let tracker = tokio_util::task::TaskTracker::new();
     for ep in endpoints {
-        let (limit, config, handler, registry, shutdown, sessions) = (limit.clone(), config.clone(), handler.clone(), registry.clone(), shutdown.clone(), tracker.clone());
-        tracker.spawn(accept_loop(ep, limit, config, handler, registry, shutdown, sessions));
+        let (limit, config, handler, registry, shutdown, sessions) = (
+            limit.clone(),
+            config.clone(),
+            handler.clone(),
+            registry.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        );
+        tracker.spawn(accept_loop(
+            ep, limit, config, handler, registry, shutdown, sessions,
+        ));
     }
     tracker.close();
     tracker.wait().await;
@@ -334,7 +382,13 @@ async fn accept_loop(
         };
         let accepted_at = now();
         let _ = stream.set_nodelay(true);
-        let (cfg, handler, registry, shutdown, tls) = (config.clone(), handler.clone(), registry.clone(), shutdown.clone(), ep.tls.clone());
+        let (cfg, handler, registry, shutdown, tls) = (
+            config.clone(),
+            handler.clone(),
+            registry.clone(),
+            shutdown.clone(),
+            ep.tls.clone(),
+        );
         sessions.spawn(async move {
             let _permit = permit;
             match tls {
@@ -366,7 +420,17 @@ pub async fn run_server_session<IO: AsyncRead + AsyncWrite + Unpin>(
     registry: SessionRegistry,
     shutdown: CancellationToken,
 ) {
-    run_session(io, remote, false, now(), config, handler, registry, shutdown).await
+    run_session(
+        io,
+        remote,
+        false,
+        now(),
+        config,
+        handler,
+        registry,
+        shutdown,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -380,7 +444,15 @@ async fn run_session<IO: AsyncRead + AsyncWrite + Unpin>(
     registry: SessionRegistry,
     shutdown: CancellationToken,
 ) {
-    let info = SessionInfo { id: next_session_id(), peer_name: String::new(), role: Role::Smsc, kind: None, system_id: String::new(), remote, tls };
+    let info = SessionInfo {
+        id: next_session_id(),
+        peer_name: String::new(),
+        role: Role::Smsc,
+        kind: None,
+        system_id: String::new(),
+        remote,
+        tls,
+    };
     let window = config.session.window_size.max(1);
     let (sends_tx, mut sends_rx) = mpsc::channel(window);
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
@@ -388,7 +460,13 @@ async fn run_session<IO: AsyncRead + AsyncWrite + Unpin>(
     let reg = registry.clone();
     let reg_stats = stats.clone();
     let admit: Admit = Box::new(move |info: &SessionInfo, grant| {
-        let entry = Entry { info: info.clone(), sends: sends_tx, control: control_tx, stats: reg_stats, since: tokio::time::Instant::now() };
+        let entry = Entry {
+            info: info.clone(),
+            sends: sends_tx,
+            control: control_tx,
+            stats: reg_stats,
+            since: tokio::time::Instant::now(),
+        };
         reg.try_insert(entry, grant.max_sessions)
     });
     let conn = Conn {

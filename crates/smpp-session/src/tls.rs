@@ -38,7 +38,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
-    TlsError::File { path: path.to_path_buf(), reason: reason.to_string() }
+    TlsError::File {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Every certificate in the PEM file `path` (at least one).
@@ -55,13 +58,16 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 
 /// The private key in the PEM file `path` (PKCS#8, PKCS#1 or SEC1).
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(path, format!("no usable private key: {e}")))
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| file_error(path, format!("no usable private key: {e}")))
 }
 
 fn read_roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in read_certs(path)? {
-        roots.add(cert).map_err(|e| file_error(path, format!("not a usable CA certificate: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| file_error(path, format!("not a usable CA certificate: {e}")))?;
     }
     Ok(roots)
 }
@@ -86,16 +92,23 @@ pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<rustls::ServerConfig>
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let builder = match &files.client_ca_file {
         Some(ca) => {
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(read_roots(ca)?), provider())
-                .build()
-                .map_err(|e| file_error(ca, e))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(read_roots(ca)?),
+                provider(),
+            )
+            .build()
+            .map_err(|e| file_error(ca, e))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
     };
-    let config = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(format!("{} and {}: {e}", files.cert_file.display(), files.key_file.display())))?;
+    let config = builder.with_single_cert(certs, key).map_err(|e| {
+        TlsError::Config(format!(
+            "{} and {}: {e}",
+            files.cert_file.display(),
+            files.key_file.display()
+        ))
+    })?;
     Ok(Arc::new(config))
 }
 
@@ -131,7 +144,9 @@ impl ClientTls {
     pub fn new(files: &ClientTlsFiles, server_name: &str) -> Result<Self, TlsError> {
         let roots = match &files.ca_file {
             Some(ca) => read_roots(ca)?,
-            None => rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() },
+            None => rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
         };
         let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -140,12 +155,22 @@ impl ClientTls {
         let config = match (&files.cert_file, &files.key_file) {
             (Some(cert), Some(key)) => builder
                 .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
-                .map_err(|e| TlsError::Config(format!("{} and {}: {e}", cert.display(), key.display())))?,
+                .map_err(|e| {
+                    TlsError::Config(format!("{} and {}: {e}", cert.display(), key.display()))
+                })?,
             (None, None) => builder.with_no_client_auth(),
-            _ => return Err(TlsError::Config("a client certificate needs both its certificate and its key file".into())),
+            _ => {
+                return Err(TlsError::Config(
+                    "a client certificate needs both its certificate and its key file".into(),
+                ))
+            }
         };
-        let server_name = ServerName::try_from(server_name.to_string()).map_err(|e| TlsError::Config(format!("server name {server_name:?}: {e}")))?;
-        Ok(ClientTls { config: Arc::new(config), server_name })
+        let server_name = ServerName::try_from(server_name.to_string())
+            .map_err(|e| TlsError::Config(format!("server name {server_name:?}: {e}")))?;
+        Ok(ClientTls {
+            config: Arc::new(config),
+            server_name,
+        })
     }
 
     /// A connector for this configuration.
@@ -156,7 +181,9 @@ impl ClientTls {
 
 impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientTls").field("server_name", &self.server_name).finish_non_exhaustive()
+        f.debug_struct("ClientTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
     }
 }
 

@@ -25,7 +25,11 @@ pub const WINDOW: Duration = Duration::from_secs(1);
 impl TpsWindow {
     /// A limiter allowing `limit` messages per second (0 = no limit).
     pub fn new(limit: u32) -> Self {
-        TpsWindow { limit, window_start: None, used: 0 }
+        TpsWindow {
+            limit,
+            window_start: None,
+            used: 0,
+        }
     }
 
     /// Change the limit; applies to the next message (a run-time peer edit).
@@ -156,7 +160,10 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(w.try_acquire(t0), Ok(()));
         }
-        assert_eq!(w.try_acquire(t0 + Duration::from_millis(999)), Err(t0 + WINDOW));
+        assert_eq!(
+            w.try_acquire(t0 + Duration::from_millis(999)),
+            Err(t0 + WINDOW)
+        );
         assert_eq!(w.try_acquire(t0 + WINDOW), Ok(()));
         assert_eq!(w.used_in_window(t0 + WINDOW), 1);
     }
@@ -190,9 +197,23 @@ mod tests {
         let t0 = Instant::now();
         let mut w = TpsWindow::new(2);
         let slots: Vec<Instant> = (0..7).map(|_| w.reserve(t0)).collect();
-        assert_eq!(slots, vec![t0, t0, t0 + WINDOW, t0 + WINDOW, t0 + 2 * WINDOW, t0 + 2 * WINDOW, t0 + 3 * WINDOW]);
+        assert_eq!(
+            slots,
+            vec![
+                t0,
+                t0,
+                t0 + WINDOW,
+                t0 + WINDOW,
+                t0 + 2 * WINDOW,
+                t0 + 2 * WINDOW,
+                t0 + 3 * WINDOW
+            ]
+        );
         // try_acquire does not jump the queue of messages waiting for future windows.
-        assert_eq!(w.try_acquire(t0 + Duration::from_millis(10)), Err(t0 + 3 * WINDOW));
+        assert_eq!(
+            w.try_acquire(t0 + Duration::from_millis(10)),
+            Err(t0 + 3 * WINDOW)
+        );
         // Once time reaches the reserved window, its remaining room is usable.
         assert_eq!(w.try_acquire(t0 + 3 * WINDOW), Ok(()));
         assert_eq!(w.try_acquire(t0 + 3 * WINDOW), Err(t0 + 4 * WINDOW));

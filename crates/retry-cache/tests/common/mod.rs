@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use core_bridge::api::{Address, Base64Bytes, BindMode, Direction, Event, EventKind, InboundMessage};
+use core_bridge::api::{
+    Address, Base64Bytes, BindMode, Direction, Event, EventKind, InboundMessage,
+};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use retry_cache::Item;
 
@@ -16,7 +18,10 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> Self {
         static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let p = std::env::temp_dir().join(format!(
             "retry-cache-{tag}-{}-{}-{nanos}",
             std::process::id(),
@@ -47,8 +52,16 @@ pub fn msg(bind: &str, id: &str) -> Item {
         system_id: "partner".into(),
         frontend: format!("host_{bind}"),
         service_type: String::new(),
-        source: Address { addr: "SENDER".into(), ton: 5, npi: 0 },
-        destination: Address { addr: "33612345678".into(), ton: 1, npi: 1 },
+        source: Address {
+            addr: "SENDER".into(),
+            ton: 5,
+            npi: 0,
+        },
+        destination: Address {
+            addr: "33612345678".into(),
+            ton: 1,
+            npi: 1,
+        },
         esm_class: 0,
         protocol_id: 0,
         priority_flag: 0,
@@ -71,7 +84,9 @@ pub fn event(bind: &str, id: &str) -> Item {
         message_id: id.to_string(),
         frontend: format!("host_{bind}"),
         bind_name: bind.to_string(),
-        kind: EventKind::Submitted { smsc_message_id: "abc".into() },
+        kind: EventKind::Submitted {
+            smsc_message_id: "abc".into(),
+        },
         at_ms: 2,
     })
 }
@@ -83,23 +98,39 @@ pub struct TestRecorder {
 }
 
 fn render(key: &Key) -> String {
-    let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+    let labels: Vec<String> = key
+        .labels()
+        .map(|l| format!("{}={}", l.key(), l.value()))
+        .collect();
     format!("{}{{{}}}", key.name(), labels.join(","))
 }
 
 impl TestRecorder {
     fn slot(&self, key: &Key) -> Arc<AtomicU64> {
-        self.values.lock().unwrap().entry(render(key)).or_default().clone()
+        self.values
+            .lock()
+            .unwrap()
+            .entry(render(key))
+            .or_default()
+            .clone()
     }
 
     /// A counter's value (0 when never touched).
     pub fn counter(&self, rendered: &str) -> u64 {
-        self.values.lock().unwrap().get(rendered).map_or(0, |v| v.load(Ordering::SeqCst))
+        self.values
+            .lock()
+            .unwrap()
+            .get(rendered)
+            .map_or(0, |v| v.load(Ordering::SeqCst))
     }
 
     /// A gauge's value (NaN when never set).
     pub fn gauge(&self, rendered: &str) -> f64 {
-        self.values.lock().unwrap().get(rendered).map_or(f64::NAN, |v| f64::from_bits(v.load(Ordering::SeqCst)))
+        self.values
+            .lock()
+            .unwrap()
+            .get(rendered)
+            .map_or(f64::NAN, |v| f64::from_bits(v.load(Ordering::SeqCst)))
     }
 }
 
@@ -120,5 +151,8 @@ impl Recorder for TestRecorder {
 
 /// A current-thread runtime with tokio time enabled.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

@@ -1,7 +1,6 @@
 //! Bind family: `bind_transmitter`, `bind_receiver`, `bind_transceiver` and their responses
 //! (SMPP 3.4 §4.1).
 
-
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;

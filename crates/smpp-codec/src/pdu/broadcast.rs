@@ -4,7 +4,6 @@
 //! Their mandatory TLVs are checked only when `DecodeOptions::require_mandatory_tlvs` is set
 //! ([`DecodeErrorKind::MissingTlv`], ESME_RMISSINGOPTPARAM).
 
-
 use super::{Body, DecodeErrorKind, Field};
 use crate::tlv::{tags, Tlvs};
 use crate::types::COctetString;
@@ -99,7 +98,11 @@ impl Body for BroadcastSm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         dst.cstr(&self.message_id);
         dst.u8(self.priority_flag);
         dst.cstr(&self.schedule_delivery_time);
@@ -176,7 +179,11 @@ impl Body for QueryBroadcastSm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.message_id);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         dst.slice(self.tlvs.as_bytes());
     }
 }
@@ -224,7 +231,11 @@ impl Body for CancelBroadcastSm {
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
         dst.cstr(&self.message_id);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         dst.slice(self.tlvs.as_bytes());
     }
 }

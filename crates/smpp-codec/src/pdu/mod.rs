@@ -520,7 +520,9 @@ impl Frame {
             && (sequence_number > MAX_SEQUENCE_NUMBER
                 || (sequence_number == 0 && command_id != c::GENERIC_NACK))
         {
-            return Err(err(DecodeErrorKind::InvalidSequenceNumber { sequence_number }));
+            return Err(err(DecodeErrorKind::InvalidSequenceNumber {
+                sequence_number,
+            }));
         }
         let command_status = CommandStatus(status);
         let mut r = Reader::new(frame, HEADER_LEN, opts);

@@ -146,7 +146,11 @@ impl Body for SubmitMulti {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         let dests = &self.dest_addresses[..self.dest_addresses.len().min(255)];
         dst.u8(dests.len() as u8);
         for d in dests {

@@ -42,7 +42,11 @@ impl Body for QuerySm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.message_id);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
     }
 }
 
@@ -140,8 +144,16 @@ impl Body for CancelSm {
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
         dst.cstr(&self.message_id);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
-        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
+        dst.address(
+            self.dest_addr_ton,
+            self.dest_addr_npi,
+            &self.destination_addr,
+        );
     }
 }
 
@@ -205,7 +217,11 @@ impl Body for ReplaceSm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.message_id);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         dst.cstr(&self.schedule_delivery_time);
         dst.cstr(&self.validity_period);
         dst.u8(self.registered_delivery);
@@ -257,7 +273,11 @@ impl Body for AlertNotification {
     }
 
     fn encode(&self, dst: &mut Writer<'_>) {
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
         dst.address(self.esme_addr_ton, self.esme_addr_npi, &self.esme_addr);
         dst.slice(self.tlvs.as_bytes());
     }

@@ -155,8 +155,16 @@ impl Body for SubmitSm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
-        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
+        dst.address(
+            self.dest_addr_ton,
+            self.dest_addr_npi,
+            &self.destination_addr,
+        );
         dst.u8(self.esm_class);
         dst.u8(self.protocol_id);
         dst.u8(self.priority_flag);
@@ -291,8 +299,16 @@ impl Body for DataSm {
 
     fn encode(&self, dst: &mut Writer<'_>) {
         dst.cstr(&self.service_type);
-        dst.address(self.source_addr_ton, self.source_addr_npi, &self.source_addr);
-        dst.address(self.dest_addr_ton, self.dest_addr_npi, &self.destination_addr);
+        dst.address(
+            self.source_addr_ton,
+            self.source_addr_npi,
+            &self.source_addr,
+        );
+        dst.address(
+            self.dest_addr_ton,
+            self.dest_addr_npi,
+            &self.destination_addr,
+        );
         dst.u8(self.esm_class);
         dst.u8(self.registered_delivery);
         dst.u8(self.data_coding);

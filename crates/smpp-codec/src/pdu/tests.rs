@@ -1376,7 +1376,10 @@ fn long_system_id_and_password_lenient_strict() {
         )
     );
     let body: &[&[u8]] = &[b"id\0", b"password_12\0", b"\0", &[0x34, 0, 0], b"\0"];
-    assert_eq!(strict_err(pdu(2, 0, 1, body)).status(), CommandStatus::ESME_RINVPASWD);
+    assert_eq!(
+        strict_err(pdu(2, 0, 1, body)).status(),
+        CommandStatus::ESME_RINVPASWD
+    );
 }
 
 #[test]
@@ -1386,7 +1389,12 @@ fn sequence_numbers_beyond_the_spec_range() {
         let bytes = pdu(0x15, 0, seq, &[]);
         assert_eq!(Frame::decode(bytes.clone()).unwrap().sequence_number, seq);
         let e = strict_err(bytes);
-        assert_eq!(e.kind, DecodeErrorKind::InvalidSequenceNumber { sequence_number: seq });
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::InvalidSequenceNumber {
+                sequence_number: seq
+            }
+        );
         assert_eq!(e.status(), CommandStatus::ESME_RSYSERR);
         assert_eq!(
             e.response().unwrap(),
@@ -1396,10 +1404,11 @@ fn sequence_numbers_beyond_the_spec_range() {
     // 0 only in a generic_nack; the top of the range is fine.
     assert!(strict_err(pdu(0x15, 0, 0, &[])).status() == CommandStatus::ESME_RSYSERR);
     assert!(Frame::decode_with(pdu(0x8000_0000, 2, 0, &[]), &DecodeOptions::strict()).is_ok());
-    assert!(
-        Frame::decode_with(pdu(0x15, 0, MAX_SEQUENCE_NUMBER, &[]), &DecodeOptions::strict())
-            .is_ok()
-    );
+    assert!(Frame::decode_with(
+        pdu(0x15, 0, MAX_SEQUENCE_NUMBER, &[]),
+        &DecodeOptions::strict()
+    )
+    .is_ok());
 }
 
 #[test]

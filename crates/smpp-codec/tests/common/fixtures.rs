@@ -2,7 +2,6 @@
 //! our encoder; the tests check that `rusmpp` and `smpp34` decode each of them to the same values
 //! and re-encode the same bytes, so every implementation is measured on identical input.
 
-
 use bytes::Bytes;
 use smpp_codec::pdu::{Bind, DataSm, Frame, Pdu, SubmitSm};
 use smpp_codec::text;
@@ -66,7 +65,10 @@ pub(crate) fn data_sm() -> Frame {
     tlvs.push(tags::DESTINATION_PORT, &[0x0B, 0x84]);
     tlvs.push(tags::USER_MESSAGE_REFERENCE, &[0x00, 0x2A]);
     tlvs.push(tags::MORE_MESSAGES_TO_SEND, &[0]);
-    tlvs.push(tags::MESSAGE_PAYLOAD, b"A data_sm payload of a few dozen octets for the benchmark.");
+    tlvs.push(
+        tags::MESSAGE_PAYLOAD,
+        b"A data_sm payload of a few dozen octets for the benchmark.",
+    );
     Frame::new(
         3,
         Pdu::DataSm(DataSm {

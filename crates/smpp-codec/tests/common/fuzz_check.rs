@@ -30,7 +30,11 @@ pub(crate) fn decode(data: &[u8]) -> usize {
     let (opts, chunk, stream) = match data.split_first() {
         // The first octet picks the options and the read size, the rest is the stream.
         Some((&ctl, rest)) if !rest.is_empty() => {
-            let opts = if ctl & 1 == 0 { DecodeOptions::lenient() } else { DecodeOptions::strict() };
+            let opts = if ctl & 1 == 0 {
+                DecodeOptions::lenient()
+            } else {
+                DecodeOptions::strict()
+            };
             (opts, usize::from(ctl >> 1) + 1, rest)
         }
         _ => (DecodeOptions::lenient(), 1, data),
@@ -42,7 +46,11 @@ pub(crate) fn decode(data: &[u8]) -> usize {
         buf.extend_from_slice(piece);
         loop {
             // The codec reserves at most one PDU of MAX_PDU_LEN beyond what was read.
-            assert!(buf.capacity() <= 2 * (stream.len() + MAX_PDU_LEN), "over-allocated: {}", buf.capacity());
+            assert!(
+                buf.capacity() <= 2 * (stream.len() + MAX_PDU_LEN),
+                "over-allocated: {}",
+                buf.capacity()
+            );
             match codec.decode(&mut buf) {
                 Ok(None) => break,
                 Ok(Some(Ok(frame))) => {
@@ -99,14 +107,29 @@ pub(crate) fn text(data: &[u8]) {
     }
     let lossy = String::from_utf8_lossy(body);
     if let Some(r) = DeliveryReceipt::parse(&lossy) {
-        let _ = (r.message_state(), r.submit_date(), r.done_date(), r.format());
+        let _ = (
+            r.message_state(),
+            r.submit_date(),
+            r.done_date(),
+            r.format(),
+        );
     }
     let _ = ReceiptDate::parse(&lossy);
     let mut r: Reassembler<usize> = Reassembler::new(std::time::Duration::from_secs(1), 1024);
     let now = std::time::Instant::now();
     let tlvs = Tlvs::new();
     for (i, part) in body.chunks(usize::from(dc % 32) + 1).enumerate() {
-        let _ = r.push(now, "k", InboundPart { data_coding: dc, esm_class: 0x40, short_message: part, tlvs: &tlvs }, i);
+        let _ = r.push(
+            now,
+            "k",
+            InboundPart {
+                data_coding: dc,
+                esm_class: 0x40,
+                short_message: part,
+                tlvs: &tlvs,
+            },
+            i,
+        );
     }
     let _ = r.expire(now + std::time::Duration::from_secs(2));
     assert_eq!(r.pending_bytes(), 0);

@@ -15,8 +15,8 @@ use smpp_codec::pdu::{Bind, BindResp, Frame, Pdu};
 use smpp_codec::status::CommandStatus;
 use smpp_codec::types::BindKind;
 use smpp_session::{
-    run_server_session, BindGrant, ClientConfig, Connected, Connector, InboundReply, LinkEvent, ListenerConfig, SessionConfig, SessionHandler, SessionInfo,
-    SessionRegistry, TpsLimiter,
+    run_server_session, BindGrant, ClientConfig, Connected, Connector, InboundReply, LinkEvent,
+    ListenerConfig, SessionConfig, SessionHandler, SessionInfo, SessionRegistry, TpsLimiter,
 };
 use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
@@ -51,7 +51,10 @@ impl Default for TestHandler {
             messages: AtomicUsize::new(0),
             events: Mutex::new(Vec::new()),
             delay: None,
-            grant: SessionConfig { window_size: 2, ..SessionConfig::default() },
+            grant: SessionConfig {
+                window_size: 2,
+                ..SessionConfig::default()
+            },
             tps: TpsLimiter::new(0),
             max_sessions: 0,
             allow_receiver: false,
@@ -63,17 +66,33 @@ impl Default for TestHandler {
 impl TestHandler {
     /// The link events seen so far.
     pub fn events(&self) -> Vec<LinkEvent> {
-        self.events.lock().unwrap().iter().map(|(_, e)| e.clone()).collect()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
     }
 
     /// When each event matching `pred` happened.
     pub fn times(&self, pred: impl Fn(&LinkEvent) -> bool) -> Vec<tokio::time::Instant> {
-        self.events.lock().unwrap().iter().filter(|(_, e)| pred(e)).map(|(t, _)| *t).collect()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e)| pred(e))
+            .map(|(t, _)| *t)
+            .collect()
     }
 }
 
 impl SessionHandler for TestHandler {
-    fn authenticate(&self, _remote: SocketAddr, kind: BindKind, bind: &Bind) -> Result<BindGrant, CommandStatus> {
+    fn authenticate(
+        &self,
+        _remote: SocketAddr,
+        kind: BindKind,
+        bind: &Bind,
+    ) -> Result<BindGrant, CommandStatus> {
         if bind.system_id.as_bytes() != b"partner" {
             return Err(CommandStatus::ESME_RINVSYSID);
         }
@@ -83,10 +102,19 @@ impl SessionHandler for TestHandler {
         if kind == BindKind::Receiver && !self.allow_receiver {
             return Err(CommandStatus::ESME_RBINDFAIL);
         }
-        Ok(BindGrant { peer_name: "p1".into(), config: self.grant.clone(), tps: self.tps.clone(), max_sessions: self.max_sessions })
+        Ok(BindGrant {
+            peer_name: "p1".into(),
+            config: self.grant.clone(),
+            tps: self.tps.clone(),
+            max_sessions: self.max_sessions,
+        })
     }
 
-    fn on_message(&self, _session: Arc<SessionInfo>, frame: Frame) -> BoxFuture<'static, InboundReply> {
+    fn on_message(
+        &self,
+        _session: Arc<SessionInfo>,
+        frame: Frame,
+    ) -> BoxFuture<'static, InboundReply> {
         let n = self.messages.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay;
         let deliver_status = self.deliver_status;
@@ -102,7 +130,10 @@ impl SessionHandler for TestHandler {
     }
 
     fn on_event(&self, _session: &SessionInfo, event: &LinkEvent) {
-        self.events.lock().unwrap().push((tokio::time::Instant::now(), event.clone()));
+        self.events
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), event.clone()));
     }
 }
 
@@ -127,28 +158,52 @@ pub fn bind_pdu(kind: BindKind, system_id: &str, password: &str) -> Pdu {
 }
 
 pub fn listener_config() -> ListenerConfig {
-    ListenerConfig { our_system_id: "smppgw".into(), session: SessionConfig::default(), max_pdu_len: 4096 }
+    ListenerConfig {
+        our_system_id: "smppgw".into(),
+        session: SessionConfig::default(),
+        max_pdu_len: 4096,
+    }
 }
 
 /// A server session on one end of a duplex stream of `buffer` octets; the test drives the
 /// other end.
-pub fn server_with(handler: Arc<TestHandler>, registry: SessionRegistry, config: ListenerConfig, buffer: usize) -> (Peer, tokio::task::JoinHandle<()>, CancellationToken) {
+pub fn server_with(
+    handler: Arc<TestHandler>,
+    registry: SessionRegistry,
+    config: ListenerConfig,
+    buffer: usize,
+) -> (Peer, tokio::task::JoinHandle<()>, CancellationToken) {
     let (ours, theirs) = tokio::io::duplex(buffer);
     let stop = CancellationToken::new();
     let s = stop.clone();
     let task = tokio::spawn(async move {
-        run_server_session(theirs, "127.0.0.1:40000".parse().unwrap(), config, handler, registry, s).await;
+        run_server_session(
+            theirs,
+            "127.0.0.1:40000".parse().unwrap(),
+            config,
+            handler,
+            registry,
+            s,
+        )
+        .await;
     });
     (Framed::new(ours, SmppCodec::new(4096)), task, stop)
 }
 
-pub fn server(handler: Arc<TestHandler>, registry: SessionRegistry) -> (Peer, tokio::task::JoinHandle<()>, CancellationToken) {
+pub fn server(
+    handler: Arc<TestHandler>,
+    registry: SessionRegistry,
+) -> (Peer, tokio::task::JoinHandle<()>, CancellationToken) {
     server_with(handler, registry, listener_config(), 64 * 1024)
 }
 
 /// The next decoded frame; panics when the stream ends or is garbage.
 pub async fn next(peer: &mut Peer) -> Frame {
-    peer.next().await.expect("stream ended").expect("framing").expect("decode")
+    peer.next()
+        .await
+        .expect("stream ended")
+        .expect("framing")
+        .expect("decode")
 }
 
 /// The next frame, or `None` when the stream ended.
@@ -162,9 +217,15 @@ pub async fn next_or_end(peer: &mut Peer) -> Option<Frame> {
 
 /// Bind `peer` to a server session as `kind` and check it is accepted.
 pub async fn bind_ok(peer: &mut Peer, kind: BindKind) {
-    peer.send(Frame::new(1, bind_pdu(kind, "partner", "pw"))).await.unwrap();
+    peer.send(Frame::new(1, bind_pdu(kind, "partner", "pw")))
+        .await
+        .unwrap();
     let resp = next(peer).await;
-    assert_eq!((resp.sequence_number, resp.command_status), (1, CommandStatus::ESME_ROK), "{resp:?}");
+    assert_eq!(
+        (resp.sequence_number, resp.command_status),
+        (1, CommandStatus::ESME_ROK),
+        "{resp:?}"
+    );
 }
 
 /// A client bind to a fake carrier named `carrier`, binding as `gw`/`secret`, transceiver.
@@ -202,9 +263,22 @@ pub struct DuplexConnector {
 }
 
 impl DuplexConnector {
-    pub fn new(buffer: usize) -> (Arc<Self>, mpsc::UnboundedReceiver<(tokio::time::Instant, Peer)>) {
+    pub fn new(
+        buffer: usize,
+    ) -> (
+        Arc<Self>,
+        mpsc::UnboundedReceiver<(tokio::time::Instant, Peer)>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Arc::new(DuplexConnector { tx, attempts: Mutex::new(Vec::new()), refuse: AtomicUsize::new(0), buffer }), rx)
+        (
+            Arc::new(DuplexConnector {
+                tx,
+                attempts: Mutex::new(Vec::new()),
+                refuse: AtomicUsize::new(0),
+                buffer,
+            }),
+            rx,
+        )
     }
 
     pub fn attempts(&self) -> Vec<tokio::time::Instant> {
@@ -218,11 +292,22 @@ impl Connector for DuplexConnector {
         self.attempts.lock().unwrap().push(t);
         if self.refuse.load(Ordering::SeqCst) > 0 {
             self.refuse.fetch_sub(1, Ordering::SeqCst);
-            return Box::pin(async { Err("connect to smsc.test:2775 failed: Connection refused (os error 111)".to_string()) });
+            return Box::pin(async {
+                Err(
+                    "connect to smsc.test:2775 failed: Connection refused (os error 111)"
+                        .to_string(),
+                )
+            });
         }
         let (ours, theirs) = tokio::io::duplex(self.buffer);
         let _ = self.tx.send((t, Framed::new(theirs, SmppCodec::new(4096))));
-        Box::pin(async move { Ok(Connected { stream: Box::new(ours), remote: "192.0.2.1:2775".parse().unwrap(), tls: false }) })
+        Box::pin(async move {
+            Ok(Connected {
+                stream: Box::new(ours),
+                remote: "192.0.2.1:2775".parse().unwrap(),
+                tls: false,
+            })
+        })
     }
 }
 
@@ -231,11 +316,22 @@ pub async fn answer_bind(smsc: &mut Peer, status: CommandStatus) -> Frame {
     let b = next(smsc).await;
     let kind = b.pdu.bind_kind().expect("a bind");
     let resp = match kind {
-        BindKind::Transmitter => Pdu::BindTransmitterResp(BindResp { system_id: "SMSC".into(), ..Default::default() }),
-        BindKind::Receiver => Pdu::BindReceiverResp(BindResp { system_id: "SMSC".into(), ..Default::default() }),
-        BindKind::Transceiver => Pdu::BindTransceiverResp(BindResp { system_id: "SMSC".into(), ..Default::default() }),
+        BindKind::Transmitter => Pdu::BindTransmitterResp(BindResp {
+            system_id: "SMSC".into(),
+            ..Default::default()
+        }),
+        BindKind::Receiver => Pdu::BindReceiverResp(BindResp {
+            system_id: "SMSC".into(),
+            ..Default::default()
+        }),
+        BindKind::Transceiver => Pdu::BindTransceiverResp(BindResp {
+            system_id: "SMSC".into(),
+            ..Default::default()
+        }),
     };
-    smsc.send(Frame::with_status(b.sequence_number, status, resp)).await.unwrap();
+    smsc.send(Frame::with_status(b.sequence_number, status, resp))
+        .await
+        .unwrap();
     b
 }
 
@@ -260,7 +356,11 @@ impl Pki {
     pub fn new(name: &str) -> Pki {
         use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!("smpp-session-pki-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let dir = std::env::temp_dir().join(format!(
+            "smpp-session-pki-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let ca_of = |cn: &str| {
             let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -277,7 +377,8 @@ impl Pki {
             let cert = p.signed_by(&key, &ca).unwrap();
             (cert.pem(), key.serialize_pem())
         };
-        let (server_pem, server_key_pem) = leaf(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
+        let (server_pem, server_key_pem) =
+            leaf(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
         let (client_pem, client_key_pem) = leaf(vec!["partner.test".into()], "partner");
         let write = |file: &str, text: &str| {
             let p = dir.join(file);
