@@ -178,7 +178,19 @@ async function cache(page) {
   await shot(page, "cache-after-retry");
 }
 
-const SCENARIOS = { peers, cache };
+// Over HTTPS ([admin] tls_cert_file): the page, its API calls and the live stream all work
+// on the TLS port. The test's certificate is self-signed, hence ignoreHTTPSErrors below.
+async function https(page) {
+  check(url.startsWith("https://"), `DASH_URL is https (${url})`);
+  await login(page);
+  check((await page.evaluate(() => location.protocol)) === "https:", "the page came over https");
+  await waitText(page.locator("#total-listener"), `127.0.0.1:${params.smpp_port}`, "the listener's address over https");
+  await waitText(stateCell(page, "#status-table", "partner"), "Waiting", "partner waiting over https");
+  await until(async () => (await page.locator("#live").textContent()) === "live", "the live stream over https");
+  await shot(page, "status-https");
+}
+
+const SCENARIOS = { peers, cache, https };
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -186,7 +198,7 @@ const browser = await chromium.launch({
   // As root in a container Chromium needs --no-sandbox.
   args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
-const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+const page = await browser.newPage({ viewport: { width: 1366, height: 900 }, ignoreHTTPSErrors: url.startsWith("https://") });
 page.setDefaultTimeout(TIMEOUT);
 page.on("dialog", (d) => { console.log(`confirm: ${d.message()}`); d.accept(); });
 const pageErrors = [];

@@ -474,12 +474,26 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         admin_addr = Some(listener.local_addr()?);
         let app = crate::admin::router(gw.clone());
         let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-        });
-        tracing::info!(%addr, "admin API");
+        if let Some(files) = config.admin.tls_files() {
+            // HTTPS only on this port: a certificate is configured (issue 7, seed "Interface web").
+            let acceptor = smpp_session::tls::acceptor(&files)
+                .map_err(|e| anyhow::anyhow!("admin.tls_cert_file: {e}"))?;
+            let tls = crate::admin_tls::TlsListener::new(listener, acceptor, shutdown.clone())
+                .context("admin API (HTTPS)")?;
+            tasks.spawn(async move {
+                let _ = axum::serve(tls, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+            });
+            tracing::info!(%addr, "admin API and dashboard (HTTPS)");
+        } else {
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+            });
+            tracing::info!(%addr, "admin API and dashboard (HTTP)");
+        }
     }
     tasks.close();
     let sim_addr = sim.as_ref().map(|s| s.smpp_addr);

@@ -91,6 +91,26 @@ struct Target {
     base: String,
     token: Option<String>,
     basic: Option<(String, String)>,
+    http: reqwest::Client,
+}
+
+/// The HTTP client of the CLI's admin calls (30 s timeout). When the configuration gives the
+/// admin listener a certificate (`[admin] tls_cert_file`), that certificate is trusted
+/// besides the Mozilla roots, so a self-signed one works from the same host.
+///
+/// Errors: the certificate file cannot be read or holds no PEM certificate.
+pub fn admin_http_client(cfg: Option<&Config>) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+    if let Some(path) = cfg.and_then(|c| c.admin.tls_cert_file.as_ref()) {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("admin.tls_cert_file {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("admin.tls_cert_file {}: {e}", path.display()))?;
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build().map_err(|e| e.to_string())
 }
 
 fn target(args: &CacheArgs) -> Result<Target, String> {
@@ -115,16 +135,7 @@ fn target(args: &CacheArgs) -> Result<Target, String> {
     };
     let base = match (&args.url, &from_file) {
         (Some(u), _) => u.trim_end_matches('/').to_string(),
-        (None, Some(c)) => {
-            let host = if c.admin.host == "0.0.0.0" {
-                "127.0.0.1".to_string()
-            } else if c.admin.host.contains(':') {
-                format!("[{}]", c.admin.host)
-            } else {
-                c.admin.host.clone()
-            };
-            format!("http://{host}:{}", c.admin.port)
-        }
+        (None, Some(c)) => c.admin.base_url(),
         (None, None) => return Err("no admin API address: give --url or --config".into()),
     };
     let token = args
@@ -138,7 +149,13 @@ fn target(args: &CacheArgs) -> Result<Target, String> {
             .as_ref()
             .and_then(|c| c.admin.username.clone().zip(c.admin.password.clone())),
     };
-    Ok(Target { base, token, basic })
+    let http = admin_http_client(from_file.as_ref())?;
+    Ok(Target {
+        base,
+        token,
+        basic,
+        http,
+    })
 }
 
 fn seg(s: &str) -> String {
@@ -210,11 +227,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
     };
     let url = format!("{}{path}", t.base);
     let answer = rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut req = client.request(method, &url);
+        let mut req = t.http.request(method, &url);
         if let Some(tok) = &t.token {
             req = req.bearer_auth(tok);
         } else if let Some((u, p)) = &t.basic {

@@ -214,6 +214,13 @@ pub struct Admin {
     /// HTTP Basic password.
     #[serde(default)]
     pub password: Option<String>,
+    /// PEM certificate chain (leaf first): with `tls_key_file`, the admin API and dashboard
+    /// are served over HTTPS only, on the same port.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file` (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[embedded_core]`.
@@ -870,6 +877,33 @@ impl Default for Metrics {
         }
     }
 }
+impl Admin {
+    /// The TLS files of the admin listener, when both are configured.
+    pub fn tls_files(&self) -> Option<smpp_session::ServerTlsFiles> {
+        Some(smpp_session::ServerTlsFiles {
+            cert_file: self.tls_cert_file.clone()?,
+            key_file: self.tls_key_file.clone()?,
+            client_ca_file: None,
+        })
+    }
+
+    /// The base URL the CLI uses to reach this admin API: `https` when a certificate is
+    /// configured; a wildcard host is reached on loopback.
+    pub fn base_url(&self) -> String {
+        let host = match self.host.as_str() {
+            "0.0.0.0" => "127.0.0.1".to_string(),
+            "::" => "[::1]".to_string(),
+            h if h.contains(':') => format!("[{h}]"),
+            h => h.to_string(),
+        };
+        let scheme = if self.tls_files().is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{host}:{}", self.port)
+    }
+}
 impl Default for Admin {
     fn default() -> Self {
         Admin {
@@ -879,6 +913,8 @@ impl Default for Admin {
             token: None,
             username: None,
             password: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -980,6 +1016,16 @@ pub const ENV_OVERRIDES: &[(&str, &str, EnvKind)] = &[
     ("SMPPGW_ADMIN_TOKEN", "admin.token", EnvKind::Text),
     ("SMPPGW_ADMIN_USERNAME", "admin.username", EnvKind::Text),
     ("SMPPGW_ADMIN_PASSWORD", "admin.password", EnvKind::Text),
+    (
+        "SMPPGW_ADMIN_TLS_CERT_FILE",
+        "admin.tls_cert_file",
+        EnvKind::Text,
+    ),
+    (
+        "SMPPGW_ADMIN_TLS_KEY_FILE",
+        "admin.tls_key_file",
+        EnvKind::Text,
+    ),
     ("SMPPGW_LOG_FORMAT", "log.format", EnvKind::Text),
     ("SMPPGW_LOG_LEVEL", "log.level", EnvKind::Text),
 ];
@@ -1262,6 +1308,25 @@ impl Config {
             ]) {
                 if let Err(e) = smpp_session::tls::server_config(&files) {
                     bad("listen.tls".into(), &e.to_string());
+                }
+            }
+        }
+        match (&self.admin.tls_cert_file, &self.admin.tls_key_file) {
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => bad(
+                "admin.tls_key_file".into(),
+                "admin.tls_cert_file and admin.tls_key_file go together",
+            ),
+            (Some(cert), Some(key)) => {
+                let mut file_bad = |key: &str, why: &str| bad(key.to_string(), why);
+                check_file(&mut file_bad, "admin.tls_cert_file", cert);
+                check_file(&mut file_bad, "admin.tls_key_file", key);
+                if files_exist(&[Some(cert), Some(key)]) {
+                    if let Err(e) =
+                        smpp_session::tls::server_config(&self.admin.tls_files().expect("both set"))
+                    {
+                        bad("admin.tls_cert_file".into(), &e.to_string());
+                    }
                 }
             }
         }
@@ -2103,6 +2168,63 @@ password = "x"
             Config::load_with_env(&write(&d, "[listen]\nport = \"abc\"\n"), &|_| None).unwrap_err();
         assert_eq!(err.problems[0].key, "listen.port", "{err}");
         assert!(err.problems[0].reason.contains("wrong type"), "{err}");
+    }
+
+    /// `[admin] tls_cert_file`/`tls_key_file`: both or neither, existing files, a key that
+    /// fits the certificate; with both, the CLI's base URL is https.
+    #[test]
+    fn admin_tls_files_are_checked() {
+        let d = tmpdir("admin-tls");
+        let problems = |text: &str| -> Vec<(String, String)> {
+            match Config::load_with_env(&write(&d, text), &|_| None) {
+                Ok(_) => vec![],
+                Err(e) => e
+                    .problems
+                    .iter()
+                    .map(|p| (p.key.clone(), p.reason.clone()))
+                    .collect(),
+            }
+        };
+        let got = problems("[admin]\ntls_cert_file = \"/nonexistent/cert.pem\"\n");
+        assert!(
+            got.iter()
+                .any(|(k, r)| k == "admin.tls_key_file" && r.contains("go together")),
+            "{got:?}"
+        );
+        let got = problems("[admin]\ntls_cert_file = \"/nonexistent/cert.pem\"\ntls_key_file = \"/nonexistent/key.pem\"\n");
+        assert!(
+            got.iter()
+                .any(|(k, r)| k == "admin.tls_cert_file" && r.contains("no such file")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(k, r)| k == "admin.tls_key_file" && r.contains("no such file")),
+            "{got:?}"
+        );
+        // A key that is not the certificate's.
+        let one = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        std::fs::write(d.join("cert.pem"), one.cert.pem()).unwrap();
+        std::fs::write(d.join("key.pem"), one.signing_key.serialize_pem()).unwrap();
+        std::fs::write(d.join("other.pem"), other.signing_key.serialize_pem()).unwrap();
+        let with = |key: &str| {
+            format!(
+                "[admin]\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+                d.join("cert.pem").display(),
+                d.join(key).display()
+            )
+        };
+        let got = problems(&with("other.pem"));
+        assert!(
+            got.iter().any(|(k, _)| k == "admin.tls_cert_file"),
+            "a mismatched key is refused: {got:?}"
+        );
+        let c = Config::load_with_env(&write(&d, &with("key.pem")), &|_| None).unwrap();
+        assert_eq!(c.admin.base_url(), "https://127.0.0.1:8087");
+        let plain =
+            Config::load_with_env(&write(&d, "[admin]\nhost = \"0.0.0.0\"\n"), &|_| None).unwrap();
+        assert_eq!(plain.admin.base_url(), "http://127.0.0.1:8087");
     }
 
     /// The list, all in one file: every problem is reported in one pass, by key.

@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod admin_cache;
+pub mod admin_tls;
 pub mod app;
 pub mod cache_cli;
 pub mod config;

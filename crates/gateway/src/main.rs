@@ -516,19 +516,7 @@ impl AdminClient {
         let cfg = cfg.ok();
         let base = match (&api.url, &cfg) {
             (Some(u), _) => u.trim_end_matches('/').to_string(),
-            (None, Some(c)) => {
-                let host = if c.admin.host == "0.0.0.0" || c.admin.host == "::" {
-                    "127.0.0.1".to_string()
-                } else {
-                    c.admin.host.clone()
-                };
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host
-                };
-                format!("http://{host}:{}", c.admin.port)
-            }
+            (None, Some(c)) => c.admin.base_url(),
             (None, None) => unreachable!("checked above"),
         };
         let token = api
@@ -544,10 +532,7 @@ impl AdminClient {
         let basic = cfg
             .as_ref()
             .and_then(|c| Some((c.admin.username.clone()?, c.admin.password.clone()?)));
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = gateway::cache_cli::admin_http_client(cfg.as_ref())?;
         Ok(AdminClient {
             base,
             token,
