@@ -81,10 +81,14 @@ PY
 #   core=embedded|down  (down: api_base_url on a closed port, the retry cache takes everything)
 #   carriers=N        client binds c0…c(N-1) to the sink on SINK_PORT, routes by first digit
 #   sink_port=PORT
+#   parked=1          (with carriers=0) a disabled client bind "parked" and a catch-all route to
+#                     it: every MT is stored and queued, as for a carrier that is not bound yet
+#                     (without a route the core would fail each MT as "no route", a warning each)
+#   in_process=false  the binds call the embedded core over its HTTP API
 # Ports come from free_port; they are written to FILE.ports as shell assignments.
 gw_config() {
   local file=$1; shift
-  local partners=1 max_sessions=100 cache=off core=embedded carriers=0 sink_port=0 kv
+  local partners=1 max_sessions=100 cache=off core=embedded carriers=0 sink_port=0 parked=0 in_process=true kv
   for kv in "$@"; do
     case $kv in
       partners=*) partners=${kv#*=} ;;
@@ -93,6 +97,8 @@ gw_config() {
       core=*) core=${kv#*=} ;;
       carriers=*) carriers=${kv#*=} ;;
       sink_port=*) sink_port=${kv#*=} ;;
+      parked=*) parked=${kv#*=} ;;
+      in_process=*) in_process=${kv#*=} ;;
       *) echo "gw_config: unknown option $kv" >&2; return 2 ;;
     esac
   done
@@ -132,6 +138,7 @@ gw_config() {
     echo "[embedded_core]"
     echo "host = \"127.0.0.1\""
     echo "port = $corep"
+    echo "in_process = $in_process"
     echo
     echo "[send_api]"
     echo "enabled = false"
@@ -169,6 +176,20 @@ gw_config() {
       echo "prefix = \"$i\""
       echo "dest_smsc = \"c$i\""
     done
+    if [ "$parked" = 1 ] && [ "$core" = embedded ]; then
+      echo
+      echo "[[binds]]"
+      echo "name = \"parked\""
+      echo "host = \"127.0.0.1\""
+      echo "port = $closed"
+      echo "system_id = \"parked\""
+      echo "password = \"pw\""
+      echo "enabled = false"
+      echo
+      echo "[[routes]]"
+      echo "prefix = \"\""
+      echo "dest_smsc = \"parked\""
+    fi
   } >"$file"
   {
     echo "GW_SMPP=$smpp"

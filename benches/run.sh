@@ -161,7 +161,10 @@ PY
 # ---- S1: ESME → smppgw server bind (cache off) → embedded core; smpp34's server -----------------
 s1() {
   echo "==> S1: ESME → smppgw (cache off) → embedded core ($MSG messages, $SESSIONS sessions on $SESSIONS partners, window $WINDOW)"
-  gw_run S1 S1 partners="$SESSIONS" cache=off -- \
+  gw_run S1 S1 partners="$SESSIONS" cache=off parked=1 -- \
+    --system-id "$(system_ids "$SESSIONS")" --password pw --sessions "$SESSIONS" --window "$WINDOW" --messages "$MSG"
+  echo "==> S1 with the binds calling the embedded core over HTTP (in_process = false)"
+  gw_run S1http S1http partners="$SESSIONS" cache=off parked=1 in_process=false -- \
     --system-id "$(system_ids "$SESSIONS")" --password pw --sessions "$SESSIONS" --window "$WINDOW" --messages "$MSG"
   echo "==> S1 reference: ESME → smpp34's ack-only server (same load)"
   local r d port pid
@@ -183,7 +186,7 @@ s1() {
   half=$(python3 -c "print(max(1.0, $s1max / 2))")
   n=$(python3 -c "print(max(100, int($half * $HALF_SECONDS)))")
   echo "==> S1 at half its maximum rate: $half msg/s for ${HALF_SECONDS}s"
-  gw_run S1half S1half partners="$SESSIONS" cache=off -- \
+  gw_run S1half S1half partners="$SESSIONS" cache=off parked=1 -- \
     --system-id "$(system_ids "$SESSIONS")" --password pw --sessions "$SESSIONS" --window "$WINDOW" --messages "$n" --tps "$half"
 }
 
@@ -193,7 +196,7 @@ s2() {
   for core in embedded down; do
     for mode in disk memory; do
       echo "==> S2: as S1 with the retry cache in $mode, core $core"
-      gw_run "S2 $mode core $core" "S2.$mode.$core" partners="$SESSIONS" cache="$mode" core="$core" -- \
+      gw_run "S2 $mode core $core" "S2.$mode.$core" partners="$SESSIONS" cache="$mode" core="$core" parked=1 -- \
         --system-id "$(system_ids "$SESSIONS")" --password pw --sessions "$SESSIONS" --window "$WINDOW" --messages "$MSG"
     done
   done

@@ -5,6 +5,9 @@
 //! ([`CoreError::is_retryable`]), which is how the gateway decides between a temporary SMPP
 //! error (`ESME_RX_T_APPN`, `ESME_RSYSERR`) and a permanent one.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -54,11 +57,33 @@ impl CoreError {
     }
 }
 
-/// Client of one messaging core, addressed by `api_base_url`.
+/// A boxed future of an [`InProcessCore`] call.
+pub type CoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'a>>;
+
+/// A core that lives in this process (the embedded core, `api_base_url = "embedded"`), called
+/// directly: the same operations and the same answers as over HTTP (`docs/core-api.md`),
+/// without the HTTP request, the JSON encoding and the loopback socket. Errors are the ones
+/// the HTTP API would answer, as [`CoreError::Status`] with its status code and JSON body, so
+/// [`CoreError::is_retryable`] decides the same way on both paths.
+pub trait InProcessCore: Send + Sync + std::fmt::Debug + 'static {
+    /// `POST /api/v1/messages`.
+    fn post_messages(&self, messages: Vec<InboundMessage>) -> CoreFuture<'_, AcceptedBatch>;
+    /// `POST /api/v1/queue/claim`.
+    fn claim(&self, req: ClaimRequest) -> CoreFuture<'_, ClaimResponse>;
+    /// `POST /api/v1/events`.
+    fn post_events(&self, events: Vec<Event>) -> CoreFuture<'_, Ack>;
+    /// `POST /api/v1/frontends/register`.
+    fn register(&self, reg: FrontendRegistration) -> CoreFuture<'_, Ack>;
+}
+
+/// Client of one messaging core, addressed by `api_base_url`, or of the embedded core in
+/// this process ([`CoreClient::in_process`]).
 #[derive(Clone, Debug)]
 pub struct CoreClient {
     base: String,
     http: reqwest::Client,
+    local: Option<Arc<dyn InProcessCore>>,
+    timeout: Duration,
 }
 
 impl CoreClient {
@@ -84,7 +109,27 @@ impl CoreClient {
         Ok(CoreClient {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            local: None,
+            timeout,
         })
+    }
+
+    /// A client whose calls go to `core` directly. `base_url` is where the same core also
+    /// answers over HTTP (shown in status and logs; [`health`](Self::health) still asks
+    /// there, so a probe sees what external frontends see).
+    pub fn in_process(
+        base_url: &str,
+        core: Arc<dyn InProcessCore>,
+        timeout: Duration,
+    ) -> Result<Self, CoreError> {
+        let mut c = CoreClient::new(base_url, true, timeout)?;
+        c.local = Some(core);
+        Ok(c)
+    }
+
+    /// True when calls go to a core in this process rather than over HTTP.
+    pub fn is_in_process(&self) -> bool {
+        self.local.is_some()
     }
 
     /// The base URL this client calls.
@@ -98,21 +143,37 @@ impl CoreClient {
         &self,
         messages: Vec<InboundMessage>,
     ) -> Result<AcceptedBatch, CoreError> {
+        if let Some(core) = &self.local {
+            return self
+                .bounded(PATH_MESSAGES, core.post_messages(messages))
+                .await;
+        }
         self.post(PATH_MESSAGES, &InboundBatch { messages }).await
     }
 
     /// Lease messages to send (`POST /api/v1/queue/claim`).
     pub async fn claim(&self, req: &ClaimRequest) -> Result<ClaimResponse, CoreError> {
+        if let Some(core) = &self.local {
+            return self.bounded(PATH_CLAIM, core.claim(req.clone())).await;
+        }
         self.post(PATH_CLAIM, req).await
     }
 
     /// Report events (`POST /api/v1/events`).
     pub async fn post_events(&self, events: Vec<Event>) -> Result<Ack, CoreError> {
+        if let Some(core) = &self.local {
+            return self.bounded(PATH_EVENTS, core.post_events(events)).await;
+        }
         self.post(PATH_EVENTS, &EventBatch { events }).await
     }
 
     /// Register or heartbeat one frontend (`POST /api/v1/frontends/register`).
     pub async fn register(&self, reg: &FrontendRegistration) -> Result<Ack, CoreError> {
+        if let Some(core) = &self.local {
+            return self
+                .bounded(PATH_REGISTER, core.register(reg.clone()))
+                .await;
+        }
         self.post(PATH_REGISTER, reg).await
     }
 
@@ -126,6 +187,17 @@ impl CoreClient {
             .await
             .map_err(|e| transport(&url, e))?;
         read_json(&url, resp).await
+    }
+
+    /// An in-process call, bounded by the same timeout as an HTTP one.
+    async fn bounded<T>(&self, path: &str, call: CoreFuture<'_, T>) -> Result<T, CoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => Err(CoreError::Unreachable {
+                url: format!("{}{}", self.base, path),
+                reason: "timeout".into(),
+            }),
+        }
     }
 
     async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(

@@ -13,4 +13,4 @@ pub mod api;
 pub mod client;
 
 pub use api::*;
-pub use client::{CoreClient, CoreError};
+pub use client::{CoreClient, CoreError, CoreFuture, InProcessCore};

@@ -339,17 +339,36 @@ fn check_ids(messages: &[InboundMessage], prefix: Option<&str>) -> Result<(), Ap
 
 async fn post_messages(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<AcceptedBatch> {
     let messages = parse_inbound(&body)?;
-    let (accepted, changed) = blocking(&engine, move |e| e.hand_over(messages)).await?;
+    hand_over(&engine, messages).await.map(Json)
+}
+
+// ----- the operations, typed: shared by the HTTP handlers and the in-process calls -----------
+
+/// Stores a hand-over (ids already checked) and makes it durable before answering.
+pub(crate) async fn hand_over(
+    engine: &Arc<Engine>,
+    messages: Vec<InboundMessage>,
+) -> Result<AcceptedBatch, ApiError> {
+    let (accepted, changed) = blocking(engine, move |e| e.hand_over(messages)).await?;
     // Always flush: a duplicate may be the twin of a hand-over whose flush is still running.
-    flush(&engine).await?;
+    flush(engine).await?;
     if changed {
         engine.changed.notify_waiters();
     }
-    Ok(Json(AcceptedBatch { accepted }))
+    Ok(AcceptedBatch { accepted })
 }
 
 async fn claim(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<ClaimResponse> {
     let req: ClaimRequest = parse_as(&parse_json(&body)?, "", "claim")?;
+    claim_queue(&engine, req).await.map(Json)
+}
+
+/// A claim: checks the request as the API documents, then leases (long-polling up to
+/// `wait_ms`).
+pub(crate) async fn claim_queue(
+    engine: &Arc<Engine>,
+    req: ClaimRequest,
+) -> Result<ClaimResponse, ApiError> {
     let queue = match (req.dest_smsc, req.source_smsc) {
         (Some(d), None) if !d.is_empty() => QueueName::Dest(d),
         (None, Some(s)) if !s.is_empty() => QueueName::Source(s),
@@ -399,27 +418,27 @@ async fn claim(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Clai
         tokio::pin!(changed);
         changed.as_mut().enable();
         let (q, f) = (queue.clone(), frontend.clone());
-        let messages = blocking(&engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
+        let messages = blocking(engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
         if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
             break messages;
         }
         // Long poll: wait for something new (or the deadline), then look once more.
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             let (q, f) = (queue.clone(), frontend.clone());
-            break blocking(&engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
+            break blocking(engine, move |e| e.claim(&q, &f, limit, lease_ms)).await?;
         }
     };
     if !messages.is_empty() {
-        flush(&engine).await?;
+        flush(engine).await?;
     }
-    Ok(Json(ClaimResponse { messages }))
+    Ok(ClaimResponse { messages })
 }
 
-async fn apply_events(
+pub(crate) async fn apply_events(
     engine: &Arc<Engine>,
     events: Vec<Event>,
     field: impl Fn(usize) -> String,
-) -> ApiResult<Ack> {
+) -> Result<Ack, ApiError> {
     let outcome = blocking(engine, move |e| e.apply_events(events)).await?;
     if outcome.applied > 0 {
         flush(engine).await?;
@@ -435,7 +454,7 @@ async fn apply_events(
             Some(field(*first)),
         ));
     }
-    Ok(Json(Ack { ok: true }))
+    Ok(Ack { ok: true })
 }
 
 async fn post_event(
@@ -456,12 +475,16 @@ async fn post_event(
             "message_id",
         ));
     }
-    apply_events(&engine, vec![event], |_| "message_id".to_string()).await
+    apply_events(&engine, vec![event], |_| "message_id".to_string())
+        .await
+        .map(Json)
 }
 
 async fn post_events(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Ack> {
     let events = parse_batch(&parse_json(&body)?, "events", parse_event)?;
-    apply_events(&engine, events, |i| format!("events[{i}].message_id")).await
+    apply_events(&engine, events, |i| format!("events[{i}].message_id"))
+        .await
+        .map(Json)
 }
 
 async fn health() -> Json<Health> {
@@ -472,11 +495,72 @@ async fn health() -> Json<Health> {
 
 async fn register(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Ack> {
     let reg: FrontendRegistration = parse_as(&parse_json(&body)?, "", "registration")?;
+    register_frontend(&engine, reg).map(Json)
+}
+
+pub(crate) fn register_frontend(
+    engine: &Engine,
+    reg: FrontendRegistration,
+) -> Result<Ack, ApiError> {
     if reg.frontend.trim().is_empty() {
         return Err(ApiError::bad("frontend must not be empty", "frontend"));
     }
     engine.register(reg);
-    Ok(Json(Ack { ok: true }))
+    Ok(Ack { ok: true })
+}
+
+// ----- in process ------------------------------------------------------------------------------
+
+impl ApiError {
+    /// The error a [`core_bridge::CoreClient`] would have made of this answer over HTTP.
+    pub(crate) fn into_core_error(self, path: &str) -> core_bridge::CoreError {
+        let mut body = serde_json::to_string(&self.body).unwrap_or_default();
+        body.truncate(512);
+        core_bridge::CoreError::Status {
+            url: format!("embedded{path}"),
+            status: self.status.as_u16(),
+            body,
+        }
+    }
+}
+
+impl core_bridge::InProcessCore for crate::EmbeddedCore {
+    fn post_messages(
+        &self,
+        messages: Vec<InboundMessage>,
+    ) -> core_bridge::CoreFuture<'_, AcceptedBatch> {
+        Box::pin(async move {
+            let run = async {
+                check_ids(&messages, Some("messages"))?;
+                hand_over(&self.engine, messages).await
+            };
+            run.await
+                .map_err(|e| e.into_core_error(core_bridge::api::PATH_MESSAGES))
+        })
+    }
+
+    fn claim(&self, req: ClaimRequest) -> core_bridge::CoreFuture<'_, ClaimResponse> {
+        Box::pin(async move {
+            claim_queue(&self.engine, req)
+                .await
+                .map_err(|e| e.into_core_error(core_bridge::api::PATH_CLAIM))
+        })
+    }
+
+    fn post_events(&self, events: Vec<Event>) -> core_bridge::CoreFuture<'_, Ack> {
+        Box::pin(async move {
+            apply_events(&self.engine, events, |i| format!("events[{i}].message_id"))
+                .await
+                .map_err(|e| e.into_core_error(core_bridge::api::PATH_EVENTS))
+        })
+    }
+
+    fn register(&self, reg: FrontendRegistration) -> core_bridge::CoreFuture<'_, Ack> {
+        Box::pin(async move {
+            register_frontend(&self.engine, reg)
+                .map_err(|e| e.into_core_error(core_bridge::api::PATH_REGISTER))
+        })
+    }
 }
 
 async fn frontends(State(engine): State<Arc<Engine>>) -> Json<FrontendList> {

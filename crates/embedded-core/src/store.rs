@@ -503,6 +503,8 @@ fn open_waiting_for_lock(dir: &Path) -> sled::Result<sled::Db> {
         match sled::Config::new()
             .path(dir)
             .cache_capacity(STORE_CACHE_BYTES)
+            // Hand-overs append (ids are ULIDs): favour write throughput over compaction.
+            .mode(sled::Mode::HighThroughput)
             .open()
         {
             // sled reports a held lock as an `Other` I/O error with this text (sled 0.34.7,

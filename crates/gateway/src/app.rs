@@ -302,7 +302,7 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
         tracing::info!(%addr, "metrics on /metrics");
     }
 
-    // The core: embedded (in-process, over loopback HTTP) or remote.
+    // The core: embedded (called in process by our binds, and served over HTTP) or remote.
     let mut embedded = None;
     let mut send_api_addr = None;
     let api_url = if config.api_base_url == "embedded" {
@@ -354,12 +354,19 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
     } else {
         config.api_base_url.clone()
     };
-    let core = CoreClient::new(
-        &api_url,
-        config.verify_ssl_peer,
-        Duration::from_millis(config.core_timeout_ms),
-    )
+    let core_timeout = Duration::from_millis(config.core_timeout_ms);
+    let core = match &embedded {
+        // The embedded core's own binds skip HTTP and JSON: the same operations, called directly.
+        Some(local) if config.embedded_core.in_process => {
+            let local: Arc<dyn core_bridge::InProcessCore> = Arc::new(local.clone());
+            CoreClient::in_process(&api_url, local, core_timeout)
+        }
+        _ => CoreClient::new(&api_url, config.verify_ssl_peer, core_timeout),
+    }
     .context("core client")?;
+    if core.is_in_process() {
+        tracing::info!("the binds call the embedded core in process");
+    }
     match core.health().await {
         Ok(h) => tracing::info!(url = %api_url, status = %h.status, "core reachable"),
         Err(e) => {

@@ -239,6 +239,11 @@ pub struct EmbeddedCore {
     /// Attempts of a retryable failure before the message fails for good.
     #[serde(default = "default_core_attempts")]
     pub max_attempts: u32,
+    /// The gateway's own binds call the core in process (no HTTP, no JSON; default true).
+    /// `false` sends them through its HTTP API on `host:port`, as an external frontend would
+    /// (benchmarks compare the two). The HTTP API is served either way.
+    #[serde(default = "default_true")]
+    pub in_process: bool,
 }
 
 /// `[send_api]`: the listener of the HTTP send API (`POST /api/v1/send`, the Android SMS
@@ -925,6 +930,7 @@ impl Default for EmbeddedCore {
             port: default_core_port(),
             lease_seconds: default_lease(),
             max_attempts: default_core_attempts(),
+            in_process: true,
         }
     }
 }

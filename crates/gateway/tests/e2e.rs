@@ -33,6 +33,16 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn config(dir: &std::path::Path, sim_port: u16, partner_enabled: bool) -> Config {
+    config_with(dir, sim_port, partner_enabled, true)
+}
+
+/// `in_process`: whether the binds call the embedded core directly or over its HTTP API.
+fn config_with(
+    dir: &std::path::Path,
+    sim_port: u16,
+    partner_enabled: bool,
+    in_process: bool,
+) -> Config {
     let text = format!(
         r#"
 api_base_url = "embedded"
@@ -47,6 +57,7 @@ enabled = false
 [embedded_core]
 port = 0
 lease_seconds = 5
+in_process = {in_process}
 [simulator]
 listen = "127.0.0.1:{sim_port}"
 system_id = "gw"
@@ -129,10 +140,22 @@ fn submit(source: &str, dest: &str, dc: u8, text: &[u8], registered: u8) -> Pdu 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mt_reaches_the_carrier_and_the_receipt_comes_back_with_our_id() {
-    let dir = temp_dir("mt");
-    let running = gateway::app::start(config(&dir, free_port(), true))
+    mt_mo_and_receipt(true).await;
+}
+
+/// The same path with the binds calling the embedded core over HTTP, as an external
+/// frontend would: both bridges give the same result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_path_with_the_core_called_over_http() {
+    mt_mo_and_receipt(false).await;
+}
+
+async fn mt_mo_and_receipt(in_process: bool) {
+    let dir = temp_dir(if in_process { "mt" } else { "mt-http" });
+    let running = gateway::app::start(config_with(&dir, free_port(), true, in_process))
         .await
         .unwrap();
+    assert_eq!(running.gw.core.is_in_process(), in_process);
     let (mut partner, r) = bind(
         running.smpp_addr,
         Pdu::BindTransceiver(bind_body("partner", "pw")),
