@@ -180,6 +180,11 @@ s1() {
     stop_pid "$pid"
     check "smpp34 run $r: submit_sm acknowledged by the smpp34 server" "$(jget "$d/smpp34.json" submits)" "$MSG"
   done
+  # The disk's own durability cost, on the filesystem of the gateways' data directories: the
+  # floor of any latency of a durable acknowledgement.
+  python3 "$ROOT/benches/fsync_probe.py" "$WORK" "$([ "$SMOKE" = 1 ] && echo 50 || echo 1000)" >"$RES/fsync.json" ||
+    fail "the fsync probe"
+  printf '   fsync of 4 KiB: p50 %.0f µs, p99 %.0f µs\n' "$(jget "$RES/fsync.json" p50_us)" "$(jget "$RES/fsync.json" p99_us)"
   # p99 at half of S1's maximum rate (the median of S1's runs).
   local s1max half n
   s1max=$(python3 "$ROOT/benches/report.py" median "$RES" S1 throughput_per_s)
