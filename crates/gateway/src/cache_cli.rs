@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::{out, outln};
 
 /// `smppgw cache`: see the retry cache of a running gateway and act on it.
 #[derive(Debug, Args)]
@@ -252,7 +253,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
         }
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
@@ -266,7 +267,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if !args.json {
-        print!("{}", render(&action, &body));
+        out!("{}", render(&action, &body));
     }
     ExitCode::SUCCESS
 }

@@ -20,6 +20,7 @@ pub mod admin_cache;
 pub mod admin_tls;
 pub mod app;
 pub mod cache_cli;
+pub mod cli_out;
 pub mod config;
 pub mod convert;
 pub mod dashboard;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gateway::config::Config;
+use gateway::outln;
 
 /// With `--features mimalloc`, mimalloc instead of glibc's malloc: the hand-over path allocates
 /// and frees many short-lived buffers across threads (JSON bodies, sled nodes), where glibc
@@ -274,7 +275,7 @@ fn main() -> ExitCode {
         Command::Pdu { action } => gateway::pdu_json::run_cli(action.into_args()),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
-                println!(
+                outln!(
                     "{}: OK ({} client binds, {} server binds)",
                     file.display(),
                     c.binds.len(),
@@ -329,12 +330,12 @@ fn main() -> ExitCode {
             };
             let v = c.call(reqwest::Method::GET, &path, None).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else if name.is_some() {
                 print_binds(std::slice::from_ref(&v));
             } else {
                 let t = &v["totals"];
-                println!(
+                outln!(
                     "smppgw {} — up {}s, core {} — client binds: {} connected, {} not; server peers: {} active, {} waiting",
                     v["smsc_name"].as_str().unwrap_or(""),
                     v["uptime_seconds"],
@@ -390,7 +391,7 @@ fn main() -> ExitCode {
             let v = c.call(method, &path, body).await?;
             match &action {
                 PeersAction::List { json: false, .. } => print_peers(&v),
-                _ => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
+                _ => outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
             }
             Ok(())
         }),
@@ -400,7 +401,7 @@ fn main() -> ExitCode {
                 BindsAction::Drop { name } => format!("/api/v1/binds/{name}/drop"),
             };
             let v = c.call(reqwest::Method::POST, &path, None).await?;
-            println!(
+            outln!(
                 "{}: {} ({} connection(s))",
                 v["name"].as_str().unwrap_or(""),
                 v["action"].as_str().unwrap_or(""),
@@ -411,7 +412,7 @@ fn main() -> ExitCode {
         Command::Reload { api } => admin_call(&api, |c| async move {
             c.call(reqwest::Method::POST, "/api/v1/reload", None)
                 .await?;
-            println!("configuration re-read");
+            outln!("configuration re-read");
             Ok(())
         }),
         Command::Logs {
@@ -442,7 +443,7 @@ fn main() -> ExitCode {
                         )
                     })
                     .collect();
-                println!(
+                outln!(
                     "{} {:5} {} {}",
                     r["at_ms"],
                     r["level"].as_str().unwrap_or(""),
@@ -635,9 +636,18 @@ fn urlencode(s: &str) -> String {
 }
 
 fn print_binds(binds: &[serde_json::Value]) {
-    println!(
+    outln!(
         "{:<20} {:<6} {:<12} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9}  {}",
-        "NAME", "MODE", "STATE", "UPTIME", "SENT", "RECEIVED", "FAILED", "WINDOW", "TPS", "WHERE"
+        "NAME",
+        "MODE",
+        "STATE",
+        "UPTIME",
+        "SENT",
+        "RECEIVED",
+        "FAILED",
+        "WINDOW",
+        "TPS",
+        "WHERE"
     );
     for b in binds {
         let place = match b["mode"].as_str() {
@@ -649,7 +659,7 @@ fn print_binds(binds: &[serde_json::Value]) {
             ),
             _ => format!("{} session(s)", b["sessions"]),
         };
-        println!(
+        outln!(
             "{:<20} {:<6} {:<12} {:>7}s {:>8} {:>9} {:>7} {:>4}/{:<4} {:>4}/{:<4}  {}",
             b["name"].as_str().unwrap_or(""),
             b["mode"].as_str().unwrap_or(""),
@@ -665,7 +675,7 @@ fn print_binds(binds: &[serde_json::Value]) {
             place
         );
         if let Some(e) = b["last_error"].as_str() {
-            println!("{:<20} last error: {e}", "");
+            outln!("{:<20} last error: {e}", "");
         }
     }
 }
@@ -688,9 +698,15 @@ fn print_peers(v: &serde_json::Value) {
             rows.extend(v[side].as_array().into_iter().flatten().map(|p| (side, p)));
         }
     }
-    println!(
+    outln!(
         "{:<20} {:<6} {:<8} {:<7} {:<16} {:>5}  {}",
-        "NAME", "SIDE", "ENABLED", "ORIGIN", "SYSTEM_ID", "TPS", "WHERE"
+        "NAME",
+        "SIDE",
+        "ENABLED",
+        "ORIGIN",
+        "SYSTEM_ID",
+        "TPS",
+        "WHERE"
     );
     for (side, p) in rows {
         let place = if side == "client" {
@@ -708,7 +724,7 @@ fn print_peers(v: &serde_json::Value) {
                 wl.join(",")
             }
         };
-        println!(
+        outln!(
             "{:<20} {:<6} {:<8} {:<7} {:<16} {:>5}  {}",
             p["name"].as_str().unwrap_or(""),
             side,

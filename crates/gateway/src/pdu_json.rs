@@ -1269,9 +1269,7 @@ fn read_input(arg: Option<&str>) -> std::io::Result<String> {
 /// Writes `text` and a newline to stdout. A closed pipe (`smppgw pdu decode … | head`) is not
 /// an error worth a panic: the reader has what it wanted.
 fn print_out(text: &str) {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    crate::cli_out::write(format_args!("{text}\n"));
 }
 
 /// Runs `smppgw pdu decode|encode`: the JSON or hex on stdout; on a bad input, the reason on
