@@ -7,6 +7,19 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_ports N: N distinct free ports on one line. Calls of free_port one after the other can
+# return the same port twice (the kernel hands a just-closed port out again), so all N sockets
+# are held open until every port is known.
+free_ports() {
+  python3 -c '
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in held))
+for s in held: s.close()' "$1"
+}
+
 # wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
 wait_port() {
   local port=$1 limit=${2:-30} i
@@ -103,7 +116,7 @@ gw_config() {
     esac
   done
   local smpp metrics admin corep closed
-  smpp=$(free_port); metrics=$(free_port); admin=$(free_port); corep=$(free_port); closed=$(free_port)
+  read -r smpp metrics admin corep closed < <(free_ports 5)
   local api="embedded"
   [ "$core" = down ] && api="http://127.0.0.1:$closed"
   local cache_enabled=false storage=disk

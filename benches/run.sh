@@ -274,7 +274,7 @@ s5() {
   local tps=$((S5_SESSIONS * 10)) n=$((S5_SESSIONS * 10 * S5_SECONDS))
   echo "==> S5: $S5_SESSIONS binds at 10 TPS each ($tps msg/s, $n messages, $partners partners)"
   REPEAT_SAVED=$REPEAT; REPEAT=1
-  gw_run S5 S5 partners="$partners" max_sessions=1000 cache=off -- \
+  gw_run S5 S5 partners="$partners" max_sessions=1000 cache=off parked=1 -- \
     --system-id "$(system_ids "$partners")" --password pw --sessions "$S5_SESSIONS" --window 10 --messages "$n" --tps "$tps"
   REPEAT=$REPEAT_SAVED
 }
