@@ -61,7 +61,7 @@ impl CoreError {
 pub type CoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'a>>;
 
 /// A core that lives in this process (the embedded core, `api_base_url = "embedded"`), called
-/// directly: the same operations and the same answers as over HTTP (`docs/core-api.md`),
+/// directly: the same operations and the same answers as over HTTP (`docs/core-api.yaml`),
 /// without the HTTP request, the JSON encoding and the loopback socket. Errors are the ones
 /// the HTTP API would answer, as [`CoreError::Status`] with its status code and JSON body, so
 /// [`CoreError::is_retryable`] decides the same way on both paths.
@@ -217,6 +217,20 @@ impl CoreClient {
     }
 }
 
+/// The most of an error answer's body kept in [`CoreError::Status`], bytes.
+pub const ERROR_BODY_MAX: usize = 512;
+
+/// `body` cut to at most [`ERROR_BODY_MAX`] bytes, on a character boundary (a cut inside a
+/// multi-byte character would panic in `String::truncate`).
+pub fn cut_error_body(mut body: String) -> String {
+    let mut end = body.len().min(ERROR_BODY_MAX);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body.truncate(end);
+    body
+}
+
 fn transport(url: &str, e: reqwest::Error) -> CoreError {
     let reason = if e.is_timeout() {
         "timeout".to_string()
@@ -238,12 +252,10 @@ async fn read_json<R: DeserializeOwned>(
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| transport(url, e))?;
     if !status.is_success() {
-        let mut body = String::from_utf8_lossy(&bytes).into_owned();
-        body.truncate(512);
         return Err(CoreError::Status {
             url: url.to_string(),
             status: status.as_u16(),
-            body,
+            body: cut_error_body(String::from_utf8_lossy(&bytes).into_owned()),
         });
     }
     serde_json::from_slice(&bytes).map_err(|e| CoreError::Decode {
@@ -255,6 +267,17 @@ async fn read_json<R: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bodies_are_cut_on_a_character_boundary() {
+        // 511 ASCII bytes then "é" (2 bytes): byte 512 is inside it.
+        let body = format!("{}é and more", "x".repeat(511));
+        let cut = cut_error_body(body);
+        assert_eq!(cut.len(), 511);
+        assert!(cut.chars().all(|c| c == 'x'));
+        assert_eq!(cut_error_body("short".into()), "short");
+        assert_eq!(cut_error_body("é".repeat(400)).len(), 512);
+    }
 
     #[test]
     fn retryable_classification() {

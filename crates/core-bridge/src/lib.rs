@@ -13,4 +13,4 @@ pub mod api;
 pub mod client;
 
 pub use api::*;
-pub use client::{CoreClient, CoreError, CoreFuture, InProcessCore};
+pub use client::{cut_error_body, CoreClient, CoreError, CoreFuture, InProcessCore};

@@ -514,12 +514,12 @@ pub(crate) fn register_frontend(
 impl ApiError {
     /// The error a [`core_bridge::CoreClient`] would have made of this answer over HTTP.
     pub(crate) fn into_core_error(self, path: &str) -> core_bridge::CoreError {
-        let mut body = serde_json::to_string(&self.body).unwrap_or_default();
-        body.truncate(512);
         core_bridge::CoreError::Status {
             url: format!("embedded{path}"),
             status: self.status.as_u16(),
-            body,
+            body: core_bridge::cut_error_body(
+                serde_json::to_string(&self.body).unwrap_or_default(),
+            ),
         }
     }
 }
