@@ -140,3 +140,23 @@ def test_dashboard_and_api_over_https(gateway_factory, tmp_path):
                        {"smpp_port": gw.smpp_port}, scheme="https")
     assert "scenario https: ok" in out
     assert "https-basic-secret" not in gw.log_tail(2000)
+
+
+def test_the_cli_names_why_it_refuses_an_admin_certificate(gateway_factory, tmp_path):
+    # openssl's default for `req -x509` is a CA certificate, which rustls refuses as a server's
+    # own: the CLI's error must say so rather than only "error sending request".
+    cert, key = tmp_path / "ca-cert.pem", tmp_path / "ca-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )
+    gw = gateway_factory(free_port())
+    gw.config["admin"].update(tls_cert_file=str(cert), tls_key_file=str(key), token="cli-cert-test-token-0123")
+    gw.start()
+    cli = subprocess.run([str(gw_binary()), "peers", "list", "--config", str(gw.config_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert cli.returncode != 0, cli.stdout
+    assert "CaUsedAsEndEntity" in cli.stderr, cli.stderr
+    assert "panicked" not in cli.stderr

@@ -234,10 +234,12 @@ pub fn run(args: CacheArgs) -> ExitCode {
         } else if let Some((u, p)) = &t.basic {
             req = req.basic_auth(u, Some(p));
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the admin API at {url}: {e}"))?;
+        let resp = req.send().await.map_err(|e| {
+            format!(
+                "cannot reach the admin API at {url}: {}",
+                crate::cli_out::error_chain(&e)
+            )
+        })?;
         let status = resp.status();
         let body: Value = resp
             .json()

@@ -558,10 +558,13 @@ impl AdminClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the admin API at {}: {e}", self.base))?;
+        let resp = req.send().await.map_err(|e| {
+            format!(
+                "cannot reach the admin API at {}: {}",
+                self.base,
+                gateway::cli_out::error_chain(&e)
+            )
+        })?;
         let status = resp.status();
         let v: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
         if status.is_success() {
