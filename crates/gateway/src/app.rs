@@ -188,6 +188,17 @@ pub fn client_config(
     })
 }
 
+/// Serves `app` on `listener` (plain TCP or [`crate::admin_tls::TlsListener`]) until `stop`.
+async fn serve_until<L>(listener: L, app: axum::Router, stop: CancellationToken)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+}
+
 /// The TLS acceptor of `[listen.tls]`.
 pub fn listen_tls(t: &ListenTls) -> Result<smpp_session::tls::TlsAcceptor, smpp_session::TlsError> {
     smpp_session::tls::acceptor(&ServerTlsFiles {
@@ -487,18 +498,10 @@ pub async fn start_from(file: Config, path: Option<PathBuf>) -> anyhow::Result<R
                 .map_err(|e| anyhow::anyhow!("admin.tls_cert_file: {e}"))?;
             let tls = crate::admin_tls::TlsListener::new(listener, acceptor, shutdown.clone())
                 .context("admin API (HTTPS)")?;
-            tasks.spawn(async move {
-                let _ = axum::serve(tls, app)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-            });
+            tasks.spawn(serve_until(tls, app, stop));
             tracing::info!(%addr, "admin API and dashboard (HTTPS)");
         } else {
-            tasks.spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-            });
+            tasks.spawn(serve_until(listener, app, stop));
             tracing::info!(%addr, "admin API and dashboard (HTTP)");
         }
     }
