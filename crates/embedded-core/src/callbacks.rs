@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::store::Tree;
+
 /// Longest wait between two attempts.
 const RETRY_CAP: Duration = Duration::from_secs(300);
 
@@ -83,7 +85,7 @@ pub(crate) struct Outbox {
     transport: Mutex<Option<Arc<dyn Transport>>>,
 }
 
-type SharedTree = Arc<Mutex<Option<sled::Tree>>>;
+type SharedTree = Arc<Mutex<Option<Tree>>>;
 
 impl Drop for Outbox {
     fn drop(&mut self) {
@@ -102,7 +104,7 @@ impl std::fmt::Debug for Outbox {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .as_ref()
-                    .map(sled::Tree::len),
+                    .map(|t| t.len().ok()),
             )
             .finish_non_exhaustive()
     }
@@ -113,7 +115,7 @@ type Chains = Arc<Mutex<HashMap<String, VecDeque<CallbackJob>>>>;
 impl Outbox {
     /// An outbox over the `callbacks` tree; the callbacks a previous run left there are queued
     /// first, in order.
-    pub(crate) fn new(settings: Settings, tree: sled::Tree) -> Outbox {
+    pub(crate) fn new(settings: Settings, tree: Tree) -> Outbox {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut resumed = 0usize;
         for item in tree.iter() {
@@ -125,7 +127,7 @@ impl Outbox {
                 }
                 Err(e) => {
                     tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "unreadable status callback dropped");
-                    let _ = tree.remove(k);
+                    let _ = tree.remove(&k);
                 }
             }
         }
@@ -239,10 +241,7 @@ async fn chain(
         // With the core closed meanwhile, the callback stays stored and goes out again at the
         // next start: at least once.
         let removed = match tree.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            Some(t) => t
-                .remove(job.key.as_bytes())
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Some(t) => t.remove(job.key.as_bytes()).map_err(|e| e.to_string()),
             None => Err("the core is closed".into()),
         };
         if let Err(e) = removed {
@@ -354,13 +353,12 @@ mod tests {
         }
     }
 
-    fn tree() -> sled::Tree {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        db.open_tree("callbacks").unwrap()
+    fn tree() -> Tree {
+        Tree::temporary("callbacks")
     }
 
-    fn store(tree: &sled::Tree, j: &CallbackJob) {
-        tree.insert(j.key.as_bytes(), serde_json::to_vec(j).unwrap())
+    fn store(tree: &Tree, j: &CallbackJob) {
+        tree.insert(j.key.as_bytes(), &serde_json::to_vec(j).unwrap())
             .unwrap();
     }
 
@@ -449,7 +447,7 @@ mod tests {
         store(&tr, &job("02", "s1", "delivered"));
         store(&tr, &job("01", "s1", "submitted"));
         // Undecodable leftovers are dropped, not retried forever.
-        tr.insert(b"00", b"not json".to_vec()).unwrap();
+        tr.insert(b"00", b"not json").unwrap();
         let outbox = Outbox::new(settings(6), tr.clone());
         outbox.set_transport(t.clone());
         outbox.start();

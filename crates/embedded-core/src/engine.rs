@@ -1,7 +1,7 @@
 //! The messaging logic: hand-over, routing, claims, events and receipt correlation.
 //!
 //! Every operation runs synchronously under the store's write lock (callers run it on a
-//! blocking thread), stages its writes in a [`Tx`] and commits them as one sled transaction.
+//! blocking thread), stages its writes in a [`Tx`] and commits them as one atomic write batch.
 //! Durability (flush) is the caller's business, after the lock is released, so that concurrent
 //! hand-overs share fsyncs.
 
@@ -207,7 +207,7 @@ impl Engine {
         &self,
         messages: Vec<InboundMessage>,
     ) -> Result<(Vec<Accepted>, bool), CoreStoreError> {
-        let _guard = self.store.lock();
+        let mut index = self.store.lock();
         let now = self.now();
         let mut tx = self.store.begin();
         let mut answers = Vec::with_capacity(messages.len());
@@ -233,7 +233,7 @@ impl Engine {
         }
         let jobs = self.settle_sends(&mut tx, now)?;
         let changed = !tx.is_empty();
-        tx.commit()?;
+        tx.commit(&mut index)?;
         self.callbacks.push(jobs);
         Ok((answers, changed))
     }
@@ -459,27 +459,24 @@ impl Engine {
         limit: usize,
         lease_ms: Option<u64>,
     ) -> Result<Vec<OutboundMessage>, CoreStoreError> {
-        let _guard = self.store.lock();
+        let mut index = self.store.lock();
         let now = self.now();
         let until = now.saturating_add(lease_ms.unwrap_or(self.lease_ms));
-        let prefix = queue.prefix();
         let mut tx = self.store.begin();
         let mut out = Vec::new();
-        for item in self.store.tree(TreeId::Queues).scan_prefix(&prefix) {
+        for (id, entry) in index.entries(queue) {
             if out.len() >= limit {
                 break;
             }
-            let (key, value) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
-            let claimable = QueueEntry::decode(&value).map_or(true, |e| e.available_at_ms <= now);
-            if !claimable {
+            if entry.available_at_ms > now {
                 continue;
             }
-            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let mut rec = match tx.record(&id)? {
+            let key = queue.key(id);
+            let mut rec = match tx.record(id)? {
                 Some(rec) if rec.status.is_pending() => rec,
                 _ => {
                     // Left behind by an operation that settled the message: drop it.
-                    tx.del(TreeId::Queues, key.to_vec());
+                    tx.del(TreeId::Queues, key);
                     continue;
                 }
             };
@@ -496,7 +493,7 @@ impl Engine {
             );
             tx.put(
                 TreeId::Queues,
-                key.to_vec(),
+                key,
                 QueueEntry {
                     available_at_ms: until,
                     state: EntryState::Leased,
@@ -506,7 +503,7 @@ impl Engine {
             out.push(outbound(&rec));
             tx.put_record(rec);
         }
-        tx.commit()?;
+        tx.commit(&mut index)?;
         Ok(out)
     }
 
@@ -514,7 +511,7 @@ impl Engine {
 
     /// Applies events in order; events about unknown messages are skipped and reported.
     pub(crate) fn apply_events(&self, events: Vec<Event>) -> Result<EventsOutcome, CoreStoreError> {
-        let _guard = self.store.lock();
+        let mut index = self.store.lock();
         let now = self.now();
         let mut tx = self.store.begin();
         let mut outcome = EventsOutcome::default();
@@ -528,7 +525,7 @@ impl Engine {
             }
         }
         let jobs = self.settle_sends(&mut tx, now)?;
-        tx.commit()?;
+        tx.commit(&mut index)?;
         self.callbacks.push(jobs);
         Ok(outcome)
     }
@@ -766,7 +763,7 @@ impl Engine {
     /// Stores a checked send request: a batch, one send per recipient, one queued MT per
     /// segment of each send. One transaction.
     pub(crate) fn submit_send(&self, plan: SendPlan) -> Result<Stored, CoreStoreError> {
-        let _guard = self.store.lock();
+        let mut index = self.store.lock();
         let now = self.now();
         let mut tx = self.store.begin();
         let batch_id = match plan.batch_id {
@@ -889,7 +886,7 @@ impl Engine {
         // The parts were just written as queued: nothing to settle.
         let _ = tx.take_touched_sends();
         put_json(&mut tx, TreeId::Batches, &batch_id, &batch)?;
-        tx.commit()?;
+        tx.commit(&mut index)?;
         tracing::info!(batch = %batch_id, client = %batch.client, recipients = sends.len(), segments = total, "send accepted");
         Ok(Stored::New(batch, sends))
     }
@@ -1008,7 +1005,7 @@ impl Engine {
     ) -> Result<Vec<(BatchRecord, Vec<SendRecord>)>, CoreStoreError> {
         let mut out = Vec::new();
         for item in self.store.tree(TreeId::Batches).iter() {
-            let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
+            let (k, v) = item?;
             let batch: BatchRecord = decode_json(&k, &v)?;
             if batch.client == client {
                 if let Some(found) = self.batch(&batch.id)? {
@@ -1041,22 +1038,20 @@ impl Engine {
             }
             let mut rec = rec?;
             rec.status = rec.status_at(now);
-            let keep = filter
-                .direction
-                .map_or(true, |d| rec.message.direction == d)
+            let keep = filter.direction.is_none_or(|d| rec.message.direction == d)
                 && filter
                     .bind_name
                     .as_ref()
-                    .map_or(true, |b| rec.message.bind_name == *b)
-                && filter.status.map_or(true, |s| rec.status == s)
+                    .is_none_or(|b| rec.message.bind_name == *b)
+                && filter.status.is_none_or(|s| rec.status == s)
                 && filter
                     .dest_smsc
                     .as_ref()
-                    .map_or(true, |q| rec.dest_smsc.as_ref() == Some(q))
+                    .is_none_or(|q| rec.dest_smsc.as_ref() == Some(q))
                 && filter
                     .source_smsc
                     .as_ref()
-                    .map_or(true, |q| rec.source_smsc.as_ref() == Some(q));
+                    .is_none_or(|q| rec.source_smsc.as_ref() == Some(q));
             if keep {
                 out.push(rec);
             }
@@ -1076,22 +1071,21 @@ impl Engine {
                 .entry(rec.status_at(now).as_str().to_string())
                 .or_default() += 1;
         }
-        for item in self.store.tree(TreeId::Queues).iter() {
-            let (k, v) = item.map_err(|e| CoreStoreError::storage("scan", e))?;
-            let (Some(q), Some(e)) = (QueueName::of_key(&k), QueueEntry::decode(&v)) else {
-                continue;
-            };
+        let index = self.store.lock();
+        for (q, entries) in index.queues() {
             let counts: &mut QueueStats = match q {
-                QueueName::Dest(n) => stats.dest_smsc.entry(n).or_default(),
-                QueueName::Source(n) => stats.source_smsc.entry(n).or_default(),
+                QueueName::Dest(n) => stats.dest_smsc.entry(n.clone()).or_default(),
+                QueueName::Source(n) => stats.source_smsc.entry(n.clone()).or_default(),
             };
-            match e.state {
-                EntryState::Leased if e.available_at_ms > now => counts.leased += 1,
-                EntryState::Delayed if e.available_at_ms > now => {
-                    counts.queued += 1;
-                    counts.delayed += 1;
+            for e in entries.values() {
+                match e.state {
+                    EntryState::Leased if e.available_at_ms > now => counts.leased += 1,
+                    EntryState::Delayed if e.available_at_ms > now => {
+                        counts.queued += 1;
+                        counts.delayed += 1;
+                    }
+                    _ => counts.queued += 1,
                 }
-                _ => counts.queued += 1,
             }
         }
         Ok(stats)

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// A failure of the embedded core's store (sled). The HTTP API answers these with 503 (or 500
+/// A failure of the embedded core's store (fjall). The HTTP API answers these with 503 (or 500
 /// for [`CoreStoreError::Corrupt`]) and an `ErrorBody`, which the gateway treats as retryable.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreStoreError {
@@ -12,7 +12,7 @@ pub enum CoreStoreError {
     Open {
         /// The store directory.
         path: PathBuf,
-        /// What sled or the file system said.
+        /// What fjall (or sled, migrating an older store) or the file system said.
         reason: String,
     },
     /// A read or write failed while the store was open.
@@ -20,7 +20,7 @@ pub enum CoreStoreError {
     Storage {
         /// The operation (`"read"`, `"write"`, `"scan"` …).
         op: &'static str,
-        /// What sled said.
+        /// What the store said.
         reason: String,
     },
     /// Flushing to disk failed.
@@ -28,7 +28,7 @@ pub enum CoreStoreError {
     Flush {
         /// The store directory.
         path: PathBuf,
-        /// What sled said.
+        /// What the store said.
         reason: String,
     },
     /// The configuration was refused (see [`crate::EmbeddedConfig::validate`]).

@@ -142,7 +142,7 @@ pub(crate) fn router(engine: Arc<Engine>) -> Router {
         .with_state(engine)
 }
 
-/// Runs `f` on a blocking thread (sled may do disk I/O).
+/// Runs `f` on a blocking thread (the store may do disk I/O).
 pub(crate) async fn blocking<T: Send + 'static>(
     engine: &Arc<Engine>,
     f: impl FnOnce(&Engine) -> Result<T, CoreStoreError> + Send + 'static,

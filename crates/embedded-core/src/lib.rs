@@ -10,7 +10,7 @@
 //! | `config` | [`EmbeddedConfig`], [`Route`], [`MoRoute`]; longest-prefix routing |
 //! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`]: every time reading is injected |
 //! | `record` | [`MessageRecord`], [`MessageStatus`], [`HistoryEntry`]: what is stored per message |
-//! | `store` | the sled trees (layout below) and a staging area committed as one transaction |
+//! | `store` | the fjall trees (layout below), the in-memory queue index, a staging area committed as one atomic batch, the one-time migration of a sled store |
 //! | `ids` | carrier message ids: exact, same-number and hex/decimal matching |
 //! | `receipts` | receipt states, and the receipts queued for partners |
 //! | `engine` | hand-over, routing, claims and leases, events, retries, correlation |
@@ -62,7 +62,11 @@
 //!   partner's server bind. Unmatched receipts are kept as `orphan_receipt`, and matched if
 //!   their MT's `submitted` event comes later.
 //!
-//! # Store layout (sled)
+//! # Store layout
+//!
+//! A fjall database in `<dir>/fjall`, one keyspace per tree. A store that sled wrote in `<dir>`
+//! (before fjall) is copied over at the first open and sled's files moved to
+//! `<dir>/sled-migrated/`. The queues are also held in memory, read at open.
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
@@ -106,7 +110,7 @@ pub use views::{FrontendInfo, FrontendList, MessageList, QueueStats, Stats};
 use engine::Engine;
 use store::Store;
 
-/// The embedded core: sled-backed queues, routing, receipt correlation. Cheap to clone (an
+/// The embedded core: durable queues (fjall), routing, receipt correlation. Cheap to clone (an
 /// `Arc` inside); every clone is the same core.
 #[derive(Clone)]
 pub struct EmbeddedCore {
@@ -122,8 +126,9 @@ impl std::fmt::Debug for EmbeddedCore {
 }
 
 impl EmbeddedCore {
-    /// Opens (or creates) the store under `dir` (a directory, created if missing; the sled
-    /// database lives inside it), with the system clock.
+    /// Opens (or creates) the store under `dir` (a directory, created if missing; the fjall
+    /// database lives in its `fjall` subdirectory, and a store sled left in `dir` is migrated
+    /// first), with the system clock.
     ///
     /// Errors: [`CoreStoreError::Open`] naming `dir` and the cause (permissions, a store held
     /// by another process, an incompatible format).
@@ -164,7 +169,7 @@ impl EmbeddedCore {
     }
 
     /// The send `id` of the send API (as `GET /api/v1/send/{id}` answers it), `None` if
-    /// unknown. Reads sled on the calling thread.
+    /// unknown. Reads the store on the calling thread.
     ///
     /// Errors: [`CoreStoreError::Storage`] or [`CoreStoreError::Corrupt`].
     pub fn send_record(&self, id: &str) -> Result<Option<SendRecord>, CoreStoreError> {
@@ -207,7 +212,7 @@ impl EmbeddedCore {
         self.engine.set_routes(&routes, &mo_routes);
     }
 
-    /// Flushes sled to disk (called at shutdown; every accepted hand-over is already flushed).
+    /// Makes the store's journal durable (fsync; called at shutdown; every accepted hand-over is already flushed).
     ///
     /// Errors: [`CoreStoreError::Flush`] naming the store directory.
     pub async fn flush(&self) -> Result<(), CoreStoreError> {
@@ -220,7 +225,7 @@ impl EmbeddedCore {
     }
 
     /// The stored record of message `id` (as `GET /api/v1/messages/{id}` answers it), `None`
-    /// if unknown. Reads sled on the calling thread.
+    /// if unknown. Reads the store on the calling thread.
     ///
     /// Errors: [`CoreStoreError::Storage`] or [`CoreStoreError::Corrupt`].
     pub fn message(&self, id: &str) -> Result<Option<MessageRecord>, CoreStoreError> {

@@ -116,7 +116,7 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
-/// A message as the embedded core stores it (JSON in sled; `GET /api/v1/messages/{id}`).
+/// A message as the embedded core stores it (JSON in the store; `GET /api/v1/messages/{id}`).
 ///
 /// For a receipt the core makes for a partner, the message fields describe the receipt
 /// (`direction` `receipt`, `bind_name` = the partner's server bind, addresses swapped,

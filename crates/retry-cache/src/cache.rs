@@ -771,7 +771,7 @@ impl RetryCache {
         for (_, b) in st
             .binds
             .iter_mut()
-            .filter(|(n, _)| bind.map_or(true, |w| w == n.as_str()))
+            .filter(|(n, _)| bind.is_none_or(|w| w == n.as_str()))
         {
             for e in b
                 .entries
@@ -859,7 +859,7 @@ impl RetryCache {
             .map(|b| {
                 b.entries
                     .values()
-                    .filter(|e| status.map_or(true, |s| e.status == s))
+                    .filter(|e| status.is_none_or(|s| e.status == s))
                     .cloned()
                     .collect()
             })

@@ -396,7 +396,7 @@ pub fn decode(data_coding: u8, bytes: &[u8]) -> Result<String, TextError> {
             .collect()),
         data_coding::LATIN1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
         data_coding::UCS2 => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return Err(TextError::OddUcs2Length(bytes.len()));
             }
             let units = bytes
