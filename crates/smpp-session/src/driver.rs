@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt as _, SinkExt, StreamExt};
 use smpp_codec::codec::SmppCodec;
 use smpp_codec::pdu::{Bind, DeliverSmResp, Frame, Pdu, SubmitSmResp};
 use smpp_codec::status::CommandStatus;
@@ -42,6 +42,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::machine::{CloseReason, Event, Role, Session, SessionConfig};
 use crate::tps::TpsLimiter;
+
+/// Most responses written together when many answers are ready at once (bounds the time one
+/// session spends before it reads again).
+const MAX_ANSWERS_PER_WRITE: usize = 256;
+
+/// Most new requests taken from the queue for one write (the window bounds them too).
+const MAX_REQUESTS_PER_WRITE: usize = 256;
 
 /// Who is on the other end of a session, as known so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -562,6 +569,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                 Some((resp, seq, reply)) = inbound.next(), if !inbound.is_empty() => {
                     let pdu = response_for(resp, &reply);
                     self.session.respond(seq, reply.status, pdu);
+                    // Answers that completed together (one hand-over batch of the core) leave
+                    // in one write, not one write (and one TCP segment) each.
+                    for _ in 1..MAX_ANSWERS_PER_WRITE {
+                        let Some(Some((resp, seq, reply))) = inbound.next().now_or_never() else {
+                            break;
+                        };
+                        let pdu = response_for(resp, &reply);
+                        self.session.respond(seq, reply.status, pdu);
+                    }
                 }
                 item = self.framed.next(), if can_read => match item {
                     Some(Ok(Ok(frame))) => self.session.handle_frame(now(), frame),
@@ -590,21 +606,32 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Conn<IO> {
                         let _ = req.reply.send(Err(SendFailure::NotBound));
                     }
                     Some(req) => {
-                        let w = Waiter::new(req);
-                        let t = now();
-                        if w.expired(t) {
-                            w.give_up();
-                        } else {
-                            match self.tps.try_acquire(t) {
-                                Ok(()) => {
-                                    let token = next_token;
-                                    next_token += 1;
-                                    self.start(t, token, w, &mut waiters);
+                        // Requests queued together (one claim of the core) leave in one write:
+                        // take those already waiting while the window and the TPS allow.
+                        let mut next_req = Some(req);
+                        let mut taken = 0;
+                        while let Some(req) = next_req.take() {
+                            taken += 1;
+                            let w = Waiter::new(req);
+                            let t = now();
+                            if w.expired(t) {
+                                w.give_up();
+                            } else {
+                                match self.tps.try_acquire(t) {
+                                    Ok(()) => {
+                                        let token = next_token;
+                                        next_token += 1;
+                                        self.start(t, token, w, &mut waiters);
+                                    }
+                                    Err(at) => {
+                                        pause_until = Some(at);
+                                        held = Some(w);
+                                        break;
+                                    }
                                 }
-                                Err(at) => {
-                                    pause_until = Some(at);
-                                    held = Some(w);
-                                }
+                            }
+                            if taken < MAX_REQUESTS_PER_WRITE && self.session.window_available() {
+                                next_req = sends.try_recv().ok();
                             }
                         }
                     }

@@ -412,3 +412,170 @@ async fn a_throttled_request_is_sent_again_after_the_pause_and_succeeds() {
         |e| matches!(e, LinkEvent::Throttled(d) if *d == smpp_session::driver::THROTTLE_PAUSE_MIN)
     ));
 }
+
+/// The server side of a duplex stream that counts the writes the session makes into it.
+struct CountingIo {
+    inner: tokio::io::DuplexStream,
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for CountingIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CountingIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let done = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(done, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        done
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A bound transceiver session (window 100) on a duplex stream that counts the session's
+/// writes: the peer's end, the counter, the registry, and the handler.
+async fn counting_server(
+    handler: TestHandler,
+) -> (
+    Peer,
+    Arc<std::sync::atomic::AtomicUsize>,
+    SessionRegistry,
+    CancellationToken,
+) {
+    let handler = Arc::new(TestHandler {
+        grant: smpp_session::SessionConfig {
+            window_size: 100,
+            ..smpp_session::SessionConfig::default()
+        },
+        ..handler
+    });
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let io = CountingIo {
+        inner: theirs,
+        writes: Arc::clone(&writes),
+    };
+    let stop = CancellationToken::new();
+    let registry = SessionRegistry::new();
+    let (s, reg) = (stop.clone(), registry.clone());
+    tokio::spawn(async move {
+        smpp_session::run_server_session(
+            io,
+            "127.0.0.1:40000".parse().unwrap(),
+            listener_config(),
+            handler,
+            reg,
+            s,
+        )
+        .await;
+    });
+    let mut peer = Framed::new(ours, SmppCodec::new(4096));
+    bind_ok(&mut peer, BindKind::Transceiver).await;
+    (peer, writes, registry, stop)
+}
+
+/// Answers that complete at the same moment (as a batch of the core does) go out in one write,
+/// not one write per `submit_sm_resp`: each write is a TCP segment and a system call.
+#[tokio::test(start_paused = true)]
+async fn answers_ready_together_leave_in_one_write() {
+    const N: u32 = 50;
+    let (mut peer, writes, _registry, stop) = counting_server(TestHandler {
+        delay: Some(Duration::from_secs(1)),
+        ..TestHandler::default()
+    })
+    .await;
+    let after_bind = writes.load(Ordering::SeqCst);
+    for seq in 0..N {
+        peer.feed(Frame::new(
+            10 + seq,
+            Pdu::SubmitSm(SubmitSm {
+                short_message: "hi".as_bytes().to_vec().into(),
+                ..SubmitSm::default()
+            }),
+        ))
+        .await
+        .unwrap();
+    }
+    SinkExt::<Frame>::flush(&mut peer).await.unwrap();
+    let mut answered = std::collections::BTreeSet::new();
+    for _ in 0..N {
+        let resp = next(&mut peer).await;
+        assert!(matches!(resp.pdu, Pdu::SubmitSmResp(_)), "{resp:?}");
+        answered.insert(resp.sequence_number);
+    }
+    assert_eq!(
+        answered,
+        (10..10 + N).collect(),
+        "every submit_sm answered once"
+    );
+    let answer_writes = writes.load(Ordering::SeqCst) - after_bind;
+    assert!(
+        answer_writes <= 3,
+        "{N} answers ready at the same instant took {answer_writes} writes"
+    );
+    stop.cancel();
+}
+
+/// Requests queued together (a claim of the core handed to one bind) go out in one write while
+/// the window allows, and each is still answered to its own sender.
+#[tokio::test(start_paused = true)]
+async fn requests_queued_together_leave_in_one_write() {
+    const N: usize = 40;
+    let (mut peer, writes, registry, stop) = counting_server(TestHandler::default()).await;
+    let after_bind = writes.load(Ordering::SeqCst);
+    let deliveries: Vec<_> = (0..N)
+        .map(|_| {
+            let reg = registry.clone();
+            tokio::spawn(
+                async move { reg.deliver("p1", Pdu::DeliverSm(SubmitSm::default())).await },
+            )
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for _ in 0..N {
+        let d = next(&mut peer).await;
+        assert!(matches!(d.pdu, Pdu::DeliverSm(_)), "{d:?}");
+        seqs.push(d.sequence_number);
+    }
+    let request_writes = writes.load(Ordering::SeqCst) - after_bind;
+    assert!(
+        request_writes <= 3,
+        "{N} deliver_sm queued at once took {request_writes} writes"
+    );
+    for seq in &seqs {
+        peer.feed(Frame::new(*seq, Pdu::DeliverSmResp(Default::default())))
+            .await
+            .unwrap();
+    }
+    SinkExt::<Frame>::flush(&mut peer).await.unwrap();
+    for d in deliveries {
+        let answer = d.await.unwrap().unwrap();
+        assert_eq!(answer.command_status, CommandStatus::ESME_ROK);
+    }
+    stop.cancel();
+}
